@@ -1,0 +1,282 @@
+//! The command line. Exit codes: 0 ok, 2 bad input or configuration, 1 anything else.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+use clap::{Parser, Subcommand};
+
+use crate::clock::{Clock, FixedClock, SystemClock};
+use crate::config::{ConfigError, Settings};
+use crate::domain::ids::TelegramUserId;
+use crate::domain::staff::Role;
+use crate::email::Mailer;
+use crate::jobs::{planner, worker::Worker};
+use crate::services::import::ImportError;
+use crate::services::staff::StaffError;
+use crate::services::{self, Ctx};
+use crate::startup;
+use crate::storage::{outbox, staff as staff_store};
+use crate::telegram;
+
+#[derive(Debug, Parser)]
+#[command(name = "guanxi", version, about = "Customer-relationship procedures as a Telegram bot and a scheduler")]
+pub struct Cli {
+    /// Settings file (TOML); environment variables override it.
+    #[arg(long, global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the bot, the scheduler and the outbox worker (the default).
+    Run,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Run the planner and the worker once as of an instant, then exit.
+    Tick {
+        /// The instant to plan for (RFC 3339); default now.
+        #[arg(long, value_parser = parse_instant)]
+        now: Option<DateTime<Utc>>,
+        /// Print what would be sent; send and store nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Manage staff.
+    #[command(subcommand)]
+    Staff(StaffCommand),
+    /// Import or export the customer archive.
+    #[command(subcommand)]
+    Customers(CustomersCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StaffCommand {
+    /// Register someone directly (e.g. the first admin).
+    Add {
+        #[arg(long)]
+        telegram_id: i64,
+        #[arg(long)]
+        name: String,
+        #[arg(long, value_parser = parse_role)]
+        role: Role,
+        /// The manager's Telegram id (the escalation chain).
+        #[arg(long)]
+        manager: Option<i64>,
+        #[arg(long)]
+        email: Option<String>,
+    },
+    /// Print a one-time code (valid 7 days) that registers whoever sends `/start CODE`.
+    Invite {
+        #[arg(long, value_parser = parse_role)]
+        role: Role,
+        #[arg(long)]
+        manager: Option<i64>,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long)]
+        email: Option<String>,
+    },
+    /// List staff.
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CustomersCommand {
+    /// Import customers from CSV (all rows or none).
+    Import { file: PathBuf },
+    /// Write all customers as CSV to standard output.
+    Export,
+}
+
+fn parse_instant(s: &str) -> Result<DateTime<Utc>, String> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.to_utc())
+        .map_err(|e| format!("'{s}' is not an RFC 3339 instant like 2026-11-25T09:00:00+08:00 ({e})"))
+}
+
+fn parse_role(s: &str) -> Result<Role, String> {
+    s.parse().map_err(|()| format!("'{s}' is not one of rep, service, manager, director, admin"))
+}
+
+/// An error with the exit code it deserves.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error("{0}")]
+    BadInput(String),
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Other(#[from] anyhow::Error),
+}
+
+impl CliError {
+    pub fn exit_code(&self) -> ExitCode {
+        match self {
+            Self::BadInput(_) | Self::Config(_) => ExitCode::from(2),
+            Self::Other(_) => ExitCode::from(1),
+        }
+    }
+}
+
+impl From<StaffError> for CliError {
+    fn from(e: StaffError) -> Self {
+        match e {
+            StaffError::Other(e) => Self::Other(e),
+            other => Self::BadInput(other.to_string()),
+        }
+    }
+}
+
+impl From<ImportError> for CliError {
+    fn from(e: ImportError) -> Self {
+        match e {
+            ImportError::Other(e) => Self::Other(e),
+            other => Self::BadInput(other.to_string()),
+        }
+    }
+}
+
+/// Run a parsed command line, printing errors; returns the process exit code.
+pub async fn main(cli: Cli) -> ExitCode {
+    match dispatch(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            match &error {
+                CliError::Other(e) => eprintln!("error: {e:#}"),
+                other => eprintln!("error: {other}"),
+            }
+            error.exit_code()
+        }
+    }
+}
+
+async fn dispatch(cli: Cli) -> Result<(), CliError> {
+    let settings = Settings::load(cli.config.as_deref())?;
+    let command = cli.command.unwrap_or(Command::Run);
+    if let Command::Run = command {
+        settings.require_token()?;
+    }
+    let clock: Arc<dyn Clock> = match &command {
+        Command::Tick { now: Some(now), .. } => Arc::new(FixedClock(*now)),
+        _ => Arc::new(SystemClock),
+    };
+    let ctx = startup::build_context(settings, clock).await?;
+    let result = match command {
+        Command::Run => startup::run(ctx.clone()).await.map_err(CliError::from),
+        Command::Migrate => {
+            println!("migrations applied");
+            Ok(())
+        }
+        Command::Tick { dry_run: true, .. } => dry_run(&ctx).await,
+        Command::Tick { dry_run: false, .. } => tick(&ctx).await,
+        Command::Staff(command) => staff(&ctx, command).await,
+        Command::Customers(CustomersCommand::Import { file }) => {
+            let input = std::fs::File::open(&file)
+                .map_err(|e| CliError::BadInput(format!("cannot open {}: {e}", file.display())))?;
+            let created = services::import::import_csv(&ctx, std::io::BufReader::new(input)).await?;
+            println!("imported {created} customers");
+            Ok(())
+        }
+        Command::Customers(CustomersCommand::Export) => {
+            let stdout = std::io::stdout();
+            services::import::export_csv(&ctx, stdout.lock()).await?;
+            Ok(())
+        }
+    };
+    ctx.db.close().await;
+    result
+}
+
+async fn tick(ctx: &Ctx) -> Result<(), CliError> {
+    let now = ctx.now();
+    let token = ctx.settings.require_token()?.expose().to_owned();
+    let report = planner::plan(ctx, now).await?;
+    let bot = telegram::build_bot(&ctx.settings, &token);
+    let mailer = Mailer::new(&ctx.settings.mail, &ctx.settings.mail_from)?;
+    let sent = Worker::new(ctx.clone(), bot, mailer).run_until_empty(now).await?;
+    println!(
+        "planned as of {now}: {} digests, {} escalated items in {} e-mails; delivered {sent}",
+        report.digests, report.escalated_items, report.escalation_emails
+    );
+    Ok(())
+}
+
+/// Plan inside a transaction, show what would go out, roll everything back.
+async fn dry_run(ctx: &Ctx) -> Result<(), CliError> {
+    let now = ctx.now();
+    let mut tx = ctx.db.begin().await?;
+    let report = planner::plan_in(ctx, &mut tx, now).await?;
+    let rows = outbox::list(&mut tx, Some("pending")).await?;
+    tx.rollback().await.context("rolling back the dry run")?;
+    let due: Vec<_> = rows.into_iter().filter(|r| r.next_attempt() <= now).collect();
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "dry run as of {now}: {} messages would be sent", due.len()).context("writing")?;
+    for row in &due {
+        let subject = row.subject.as_deref().map(|s| format!(" [{s}]")).unwrap_or_default();
+        writeln!(out, "--- {} to {}{subject} (key {})", row.channel, row.recipient, row.idem_key).context("writing")?;
+        writeln!(out, "{}", row.body).context("writing")?;
+    }
+    writeln!(
+        out,
+        "({} digests and {} escalation e-mails planned now; nothing was stored or sent)",
+        report.digests, report.escalation_emails
+    )
+    .context("writing")?;
+    Ok(())
+}
+
+async fn staff(ctx: &Ctx, command: StaffCommand) -> Result<(), CliError> {
+    match command {
+        StaffCommand::Add { telegram_id, name, role, manager, email } => {
+            if name.trim().is_empty() {
+                return Err(CliError::BadInput("--name must not be empty".into()));
+            }
+            let email = check_email(email)?;
+            let s =
+                services::staff::add(ctx, TelegramUserId(telegram_id), &name, role, manager.map(TelegramUserId), email)
+                    .await?;
+            println!("registered {} ({}) as {} with Telegram id {}", s.name, s.id.0, s.role, s.telegram_id.0);
+        }
+        StaffCommand::Invite { role, manager, name, email } => {
+            let email = check_email(email)?;
+            let invite = services::staff::invite(ctx, role, manager.map(TelegramUserId), name, email).await?;
+            println!("{}", invite.code);
+            eprintln!("valid for 7 days: the new {role} sends /start {} to the bot", invite.code);
+        }
+        StaffCommand::List => {
+            let mut conn = ctx.db.pool().acquire().await.context("connecting")?;
+            let all = staff_store::list(&mut conn).await?;
+            let by_id: std::collections::HashMap<_, _> = all.iter().map(|s| (s.id, s.telegram_id.0)).collect();
+            println!("telegram_id\trole\tname\tmanager_telegram_id\temail\tactive");
+            for s in &all {
+                let manager = s.manager.and_then(|m| by_id.get(&m)).map(|t| t.to_string()).unwrap_or_default();
+                println!(
+                    "{}\t{}\t{}\t{}\t{}\t{}",
+                    s.telegram_id.0,
+                    s.role,
+                    s.name,
+                    manager,
+                    s.email.as_deref().unwrap_or(""),
+                    if s.active { "yes" } else { "no" }
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+fn check_email(email: Option<String>) -> Result<Option<String>, CliError> {
+    email
+        .map(|e| {
+            crate::domain::customer::EmailAddress::parse(&e)
+                .map(|a| a.as_str().to_owned())
+                .map_err(|_| CliError::BadInput(format!("--email: '{e}' is not an e-mail address")))
+        })
+        .transpose()
+}

@@ -1,0 +1,195 @@
+//! Delivers the outbox: claim a row, send it, then mark it done — or schedule a retry, or
+//! give up into the visible dead-letter state. Never "mark, then send": a crash between the
+//! two must lead to a resend, not to a silent loss.
+
+use std::sync::Arc;
+use std::time::Duration as StdDuration;
+
+use chrono::{DateTime, Duration, Utc};
+use rand::Rng;
+use teloxide::ApiError;
+use teloxide::RequestError;
+use teloxide::prelude::*;
+use teloxide::types::InlineKeyboardMarkup;
+use tokio::sync::Notify;
+
+use crate::email::{MailError, Mailer, message_id_for};
+use crate::services::Ctx;
+use crate::shutdown::Shutdown;
+use crate::storage::outbox::{self, Channel, Claimed};
+use crate::telegram::TgBot;
+
+/// How long a claim is exclusive; a worker that dies holding a row loses it after this.
+pub const LEASE: Duration = Duration::minutes(2);
+
+/// What one step did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Nothing was due.
+    Idle,
+    Sent,
+    /// Failed for now; will be tried again.
+    Retry,
+    /// Failed for good (or too often): left as a dead letter for operators.
+    Dead,
+    /// Sent, but another worker had taken the row over meanwhile (our lease ran out).
+    Fenced,
+}
+
+/// Why a send failed.
+enum SendError {
+    Transient(String),
+    RetryAfter(StdDuration, String),
+    Permanent(String),
+}
+
+/// The delivering side of the outbox.
+#[derive(Debug, Clone)]
+pub struct Worker {
+    ctx: Ctx,
+    bot: TgBot,
+    mailer: Mailer,
+}
+
+impl Worker {
+    pub fn new(ctx: Ctx, bot: TgBot, mailer: Mailer) -> Self {
+        Self { ctx, bot, mailer }
+    }
+
+    /// Claim and deliver one row as of `now`.
+    pub async fn try_execute(&self, now: DateTime<Utc>) -> anyhow::Result<Outcome> {
+        let claimed = {
+            let mut conn = self.ctx.db.pool().acquire().await?;
+            outbox::claim(&mut conn, self.ctx.db.backend(), now, LEASE).await?
+        };
+        let Some(claimed) = claimed else {
+            return Ok(Outcome::Idle);
+        };
+        let span = tracing::info_span!("deliver", key = %claimed.key, channel = claimed.channel.as_str(), attempt = claimed.attempts);
+        let _enter = span.enter();
+        let result = self.send(&claimed).await;
+        let mut conn = self.ctx.db.pool().acquire().await?;
+        let done_at = self.ctx.now().max(now);
+        match result {
+            Ok(()) => {
+                if outbox::complete(&mut conn, &claimed, done_at).await? {
+                    Ok(Outcome::Sent)
+                } else {
+                    tracing::warn!("completion refused: the row was claimed again after our lease expired");
+                    Ok(Outcome::Fenced)
+                }
+            }
+            Err(SendError::Permanent(error)) => {
+                tracing::error!(%error, "delivery failed permanently; row is now a dead letter");
+                outbox::fail(&mut conn, &claimed, &error, None).await?;
+                Ok(Outcome::Dead)
+            }
+            Err(SendError::Transient(error)) | Err(SendError::RetryAfter(_, error))
+                if claimed.attempts >= i64::from(self.ctx.settings.max_attempts) =>
+            {
+                tracing::error!(%error, "delivery failed too often; row is now a dead letter");
+                outbox::fail(&mut conn, &claimed, &error, None).await?;
+                Ok(Outcome::Dead)
+            }
+            Err(SendError::RetryAfter(wait, error)) => {
+                let at = now + Duration::from_std(wait).unwrap_or(Duration::seconds(1));
+                tracing::warn!(%error, retry_at = %at, "rate limited; retrying when allowed");
+                outbox::fail(&mut conn, &claimed, &error, Some(at)).await?;
+                Ok(Outcome::Retry)
+            }
+            Err(SendError::Transient(error)) => {
+                let at = now + backoff(claimed.attempts);
+                tracing::warn!(%error, retry_at = %at, "delivery failed; will retry");
+                outbox::fail(&mut conn, &claimed, &error, Some(at)).await?;
+                Ok(Outcome::Retry)
+            }
+        }
+    }
+
+    /// Deliver everything due at `now`; returns how many rows were sent.
+    pub async fn run_until_empty(&self, now: DateTime<Utc>) -> anyhow::Result<usize> {
+        let mut sent = 0;
+        loop {
+            match self.try_execute(now).await? {
+                Outcome::Idle => return Ok(sent),
+                Outcome::Sent | Outcome::Fenced => sent += 1,
+                Outcome::Retry | Outcome::Dead => {}
+            }
+        }
+    }
+
+    /// The production loop: deliver, then sleep until woken or the poll interval passes.
+    pub async fn run(self, wake: Arc<Notify>, stop: Shutdown) {
+        let poll = StdDuration::from_secs(self.ctx.settings.worker_poll_secs);
+        loop {
+            if let Err(error) = self.run_until_empty(self.ctx.now()).await {
+                tracing::error!(error = format!("{error:#}"), "outbox worker step failed");
+            }
+            tokio::select! {
+                _ = wake.notified() => {}
+                _ = tokio::time::sleep(poll) => {}
+                _ = stop.cancelled() => return,
+            }
+        }
+    }
+
+    async fn send(&self, msg: &Claimed) -> Result<(), SendError> {
+        match msg.channel {
+            Channel::Telegram => self.send_telegram(msg).await,
+            Channel::Email => {
+                let subject = msg.subject.as_deref().unwrap_or("Guanxi");
+                self.mailer.send(&msg.recipient, subject, &msg.body, &message_id_for(&msg.key)).await.map_err(|e| {
+                    match e {
+                        MailError::Permanent(m) => SendError::Permanent(m),
+                        MailError::Transient(m) => SendError::Transient(m),
+                    }
+                })
+            }
+        }
+    }
+
+    async fn send_telegram(&self, msg: &Claimed) -> Result<(), SendError> {
+        let chat: i64 =
+            msg.recipient.parse().map_err(|_| SendError::Permanent(format!("'{}' is not a chat id", msg.recipient)))?;
+        let mut request = self.bot.send_message(ChatId(chat), msg.body.clone());
+        if let Some(markup) = &msg.reply_markup {
+            let keyboard: InlineKeyboardMarkup = serde_json::from_str(markup)
+                .map_err(|e| SendError::Permanent(format!("stored keyboard is not valid: {e}")))?;
+            request = request.reply_markup(keyboard);
+        }
+        request.await.map(drop).map_err(classify)
+    }
+}
+
+/// Retry logical errors never, everything else with backoff (DESIGN: retry non-logical errors only).
+fn classify(error: RequestError) -> SendError {
+    match error {
+        RequestError::RetryAfter(wait) => SendError::RetryAfter(wait.duration(), "Telegram: too many requests".into()),
+        RequestError::Api(ApiError::Unknown(text)) => SendError::Transient(format!("Telegram: {text}")),
+        RequestError::Api(api) => SendError::Permanent(format!("Telegram: {api}")),
+        RequestError::MigrateToChatId(_) => SendError::Permanent("Telegram: chat migrated".into()),
+        other => SendError::Transient(format!("Telegram: {other}")),
+    }
+}
+
+/// Exponential backoff from 30 s doubling to at most an hour, with ±20 % jitter so that rows
+/// failed together do not retry together.
+pub fn backoff(attempts: i64) -> Duration {
+    let exp = attempts.clamp(1, 12) - 1;
+    let base = (30i64 << exp).min(3600);
+    let jitter = rand::rng().random_range(-0.2..=0.2);
+    Duration::milliseconds(((base as f64) * (1.0 + jitter) * 1000.0) as i64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        for (attempts, base) in [(1, 30), (2, 60), (3, 120), (8, 3600), (50, 3600)] {
+            let d = backoff(attempts).num_milliseconds();
+            assert!(d >= base * 800 && d <= base * 1200, "attempt {attempts}: {d} ms");
+        }
+    }
+}

@@ -1,0 +1,192 @@
+//! CSV import and export of the customer archive.
+//!
+//! Import is all or nothing: the first bad row stops it with its line number and nothing is
+//! stored. Export writes the columns import reads (plus the archive number and due dates,
+//! which import ignores), so an export can seed another instance.
+
+use std::collections::HashMap;
+use std::io::{Read, Write};
+
+use anyhow::Context;
+use chrono::NaiveDate;
+
+use super::Ctx;
+use crate::domain::cadence::{Action, Touches};
+use crate::domain::customer::{CardFields, CustomerName, EmailAddress, Phone, Tier, optional_text};
+use crate::domain::ids::TelegramUserId;
+use crate::storage::customers;
+use crate::storage::interactions::{self, NewInteraction, Source};
+use crate::storage::staff as staff_store;
+
+const REQUIRED: &[&str] = &["name", "tier", "region", "owner_telegram_id", "phone", "last_call_on", "last_visit_on"];
+const OPTIONAL: &[&str] = &["address", "email", "website", "industry", "notes"];
+/// Columns export writes that import recomputes instead of reading.
+const IGNORED: &[&str] = &["archive_no", "next_call_due", "next_visit_due"];
+
+/// What went wrong with an import, naming the line (1 is the header).
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("line {line}: {message}")]
+    Row { line: u64, message: String },
+    #[error("header: {0}")]
+    Header(String),
+    #[error(transparent)]
+    Other(#[from] anyhow::Error),
+}
+
+fn row_error(line: u64, message: impl Into<String>) -> ImportError {
+    ImportError::Row { line, message: message.into() }
+}
+
+/// Import customers; returns how many were created.
+pub async fn import_csv(ctx: &Ctx, input: impl Read) -> Result<usize, ImportError> {
+    let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).flexible(false).from_reader(input);
+    let headers = reader.headers().map_err(|e| ImportError::Header(e.to_string()))?.clone();
+    let index: HashMap<String, usize> = headers.iter().enumerate().map(|(i, h)| (h.to_ascii_lowercase(), i)).collect();
+    if let Some(missing) = REQUIRED.iter().find(|c| !index.contains_key(**c)) {
+        return Err(ImportError::Header(format!("missing column '{missing}' (required: {})", REQUIRED.join(","))));
+    }
+    if let Some(unknown) = index.keys().find(|c| {
+        let c = c.as_str();
+        !REQUIRED.contains(&c) && !OPTIONAL.contains(&c) && !IGNORED.contains(&c)
+    }) {
+        return Err(ImportError::Header(format!("unknown column '{unknown}'")));
+    }
+
+    let now = ctx.now();
+    let today = ctx.local_date(now);
+    let mut tx = ctx.db.begin().await?;
+    let mut owners = HashMap::new();
+    let mut created = 0;
+    for record in reader.records() {
+        let record = record.map_err(|e| {
+            let line = e.position().map(|p| p.line()).unwrap_or(0);
+            row_error(line, format!("not valid CSV: {e}"))
+        })?;
+        let line = record.position().map(|p| p.line()).unwrap_or(0);
+        let get = |col: &str| index.get(col).and_then(|&i| record.get(i)).unwrap_or("");
+        let name = CustomerName::parse(get("name")).map_err(|e| row_error(line, format!("name: {e}")))?;
+        let tier: Tier =
+            get("tier").parse().map_err(|_| row_error(line, format!("tier: '{}' is not A, B or C", get("tier"))))?;
+        let owner_text = get("owner_telegram_id");
+        let owner_tg: i64 = owner_text
+            .parse()
+            .map_err(|_| row_error(line, format!("owner_telegram_id: '{owner_text}' is not a number")))?;
+        let owner = match owners.get(&owner_tg) {
+            Some(id) => *id,
+            None => {
+                let staff = staff_store::by_telegram_id(&mut tx, TelegramUserId(owner_tg))
+                    .await?
+                    .filter(|s| s.active)
+                    .ok_or_else(|| {
+                        row_error(line, format!("owner_telegram_id: no active staff member has id {owner_tg}"))
+                    })?;
+                owners.insert(owner_tg, staff.id);
+                staff.id
+            }
+        };
+        let phone = match optional_text(get("phone")) {
+            Some(p) => Some(Phone::parse(&p).map_err(|e| row_error(line, format!("phone: {e}")))?.as_str().to_owned()),
+            None => None,
+        };
+        let email = match optional_text(get("email")) {
+            Some(e) => {
+                Some(EmailAddress::parse(&e).map_err(|e| row_error(line, format!("email: {e}")))?.as_str().to_owned())
+            }
+            None => None,
+        };
+        let date = |col: &str| -> Result<Option<NaiveDate>, ImportError> {
+            let Some(text) = optional_text(get(col)) else { return Ok(None) };
+            let d = NaiveDate::parse_from_str(&text, "%Y-%m-%d")
+                .map_err(|_| row_error(line, format!("{col}: '{text}' is not a date YYYY-MM-DD")))?;
+            if d > today {
+                return Err(row_error(line, format!("{col}: {d} is in the future")));
+            }
+            Ok(Some(d))
+        };
+        let touches =
+            Touches { created_on: today, last_call_on: date("last_call_on")?, last_visit_on: date("last_visit_on")? };
+        let fields = CardFields {
+            region: optional_text(get("region")),
+            phone,
+            email,
+            address: optional_text(get("address")),
+            website: optional_text(get("website")),
+            industry: optional_text(get("industry")),
+            notes: optional_text(get("notes")),
+            ..CardFields::default()
+        };
+        let customer =
+            super::customers::insert_with_touches(ctx, &mut tx, name.as_str(), tier, Some(owner), fields, touches, now)
+                .await?;
+        for (action, on) in [(Action::Call, touches.last_call_on), (Action::Visit, touches.last_visit_on)] {
+            if let Some(on) = on {
+                let occurred_at = on.and_hms_opt(12, 0, 0).map(|t| t.and_utc()).unwrap_or(now);
+                let interaction = NewInteraction {
+                    customer: customer.customer.id,
+                    staff: Some(owner),
+                    kind: action.as_str().to_owned(),
+                    occurred_at,
+                    occurred_on: on,
+                    notes: String::new(),
+                    source: Source::Import,
+                };
+                interactions::insert(&mut tx, &interaction, now).await?;
+            }
+        }
+        created += 1;
+    }
+    tx.commit().await.context("committing import")?;
+    Ok(created)
+}
+
+/// Write every active customer as CSV.
+pub async fn export_csv(ctx: &Ctx, out: impl Write) -> anyhow::Result<usize> {
+    let mut conn = ctx.db.pool().acquire().await.context("connecting")?;
+    let records = customers::all(&mut conn).await?;
+    let staff: HashMap<_, _> =
+        staff_store::list(&mut conn).await?.into_iter().map(|s| (s.id, s.telegram_id.0)).collect();
+    let mut writer = csv::Writer::from_writer(out);
+    writer.write_record([
+        "archive_no",
+        "name",
+        "tier",
+        "region",
+        "owner_telegram_id",
+        "phone",
+        "address",
+        "email",
+        "website",
+        "industry",
+        "notes",
+        "last_call_on",
+        "last_visit_on",
+        "next_call_due",
+        "next_visit_due",
+    ])?;
+    let text = |d: Option<NaiveDate>| d.map(|d| d.to_string()).unwrap_or_default();
+    for r in &records {
+        let c = &r.customer;
+        let f = &c.fields;
+        let owner = c.owner.and_then(|o| staff.get(&o)).map(|t| t.to_string()).unwrap_or_default();
+        writer.write_record([
+            c.archive_no.as_str(),
+            &c.name,
+            c.tier.as_str(),
+            f.region.as_deref().unwrap_or(""),
+            &owner,
+            f.phone.as_deref().unwrap_or(""),
+            f.address.as_deref().unwrap_or(""),
+            f.email.as_deref().unwrap_or(""),
+            f.website.as_deref().unwrap_or(""),
+            f.industry.as_deref().unwrap_or(""),
+            f.notes.as_deref().unwrap_or(""),
+            &text(r.touches.last_call_on),
+            &text(r.touches.last_visit_on),
+            &r.next_call_due.to_string(),
+            &r.next_visit_due.to_string(),
+        ])?;
+    }
+    writer.flush().context("writing CSV")?;
+    Ok(records.len())
+}

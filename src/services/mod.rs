@@ -1,0 +1,39 @@
+//! Application services: load, ask the domain, persist (and queue what must be said) in one
+//! transaction. The bot handlers, the CLI and the jobs all go through here, so there is one
+//! path for each change.
+
+pub mod customers;
+pub mod import;
+pub mod staff;
+
+use std::sync::Arc;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use tokio::sync::Notify;
+
+use crate::clock::Clock;
+use crate::config::Settings;
+use crate::storage::Db;
+use crate::templates::Templates;
+
+/// What every service needs, cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Ctx {
+    pub db: Db,
+    pub settings: Arc<Settings>,
+    pub templates: Arc<Templates>,
+    pub clock: Arc<dyn Clock>,
+    /// Wakes the outbox worker when a person is waiting for a reply.
+    pub wake_worker: Arc<Notify>,
+}
+
+impl Ctx {
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    /// The local calendar date of an instant, in the company's time zone.
+    pub fn local_date(&self, t: DateTime<Utc>) -> NaiveDate {
+        t.with_timezone(&self.settings.timezone).date_naive()
+    }
+}

@@ -1,0 +1,346 @@
+//! The customer archive: cards, touches and the denormalised next due dates.
+//!
+//! `next_call_due` / `next_visit_due` are written whenever a touch, the tier or the cadence
+//! policy changes, so that the planner asks the index "what is due by D?" and its cost grows
+//! with the number of due items, not with the size of the archive.
+
+use anyhow::Context;
+use chrono::{DateTime, NaiveDate, Utc};
+use sqlx::{AnyConnection, FromRow};
+
+use super::{date_text, epoch, parse_date, parse_opt_date};
+use crate::domain::agenda::DueItem;
+use crate::domain::cadence::{Action, Touches};
+use crate::domain::customer::{CardFields, Customer, Tier};
+use crate::domain::ids::{ArchiveNo, CustomerId, StaffId};
+
+/// A customer with its touches and due dates, as the services use it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CustomerRecord {
+    pub customer: Customer,
+    pub touches: Touches,
+    pub next_call_due: NaiveDate,
+    pub next_visit_due: NaiveDate,
+}
+
+impl CustomerRecord {
+    pub fn next_due(&self, action: Action) -> NaiveDate {
+        match action {
+            Action::Call => self.next_call_due,
+            Action::Visit => self.next_visit_due,
+        }
+    }
+}
+
+/// A new archive card; due dates are computed by the caller from the cadence policy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewCustomer {
+    pub name: String,
+    pub tier: Tier,
+    pub owner: Option<StaffId>,
+    pub fields: CardFields,
+    pub touches: Touches,
+    pub next_call_due: NaiveDate,
+    pub next_visit_due: NaiveDate,
+}
+
+#[derive(FromRow)]
+struct Row {
+    id: i64,
+    archive_no: Option<String>,
+    name: String,
+    tier: String,
+    owner_id: Option<i64>,
+    region: Option<String>,
+    address: Option<String>,
+    postcode: Option<String>,
+    phone: Option<String>,
+    fax: Option<String>,
+    email: Option<String>,
+    website: Option<String>,
+    industry: Option<String>,
+    nature: Option<String>,
+    industry_standing: Option<String>,
+    main_business: Option<String>,
+    founded_on: Option<String>,
+    registered_capital: Option<String>,
+    main_shareholders: Option<String>,
+    bank: Option<String>,
+    bank_account: Option<String>,
+    employees: Option<i64>,
+    credit_rating: Option<String>,
+    notes: Option<String>,
+    created_on: String,
+    last_call_on: Option<String>,
+    last_visit_on: Option<String>,
+    next_call_due: String,
+    next_visit_due: String,
+}
+
+const COLUMNS: &str = "id, archive_no, name, tier, owner_id, region, address, postcode, phone, fax, email, \
+    website, industry, nature, industry_standing, main_business, founded_on, registered_capital, \
+    main_shareholders, bank, bank_account, employees, credit_rating, notes, created_on, last_call_on, \
+    last_visit_on, next_call_due, next_visit_due";
+
+impl TryFrom<Row> for CustomerRecord {
+    type Error = anyhow::Error;
+
+    fn try_from(r: Row) -> anyhow::Result<Self> {
+        let id = CustomerId(r.id);
+        let created_on = parse_date(&r.created_on)?;
+        Ok(Self {
+            customer: Customer {
+                id,
+                archive_no: r.archive_no.and_then(|a| a.parse().ok()).unwrap_or_else(|| ArchiveNo::for_customer(id)),
+                name: r.name,
+                tier: r.tier.parse().ok().with_context(|| format!("stored tier '{}' is unknown", r.tier))?,
+                owner: r.owner_id.map(StaffId),
+                created_on,
+                fields: CardFields {
+                    region: r.region,
+                    address: r.address,
+                    postcode: r.postcode,
+                    phone: r.phone,
+                    fax: r.fax,
+                    email: r.email,
+                    website: r.website,
+                    industry: r.industry,
+                    nature: r.nature,
+                    industry_standing: r.industry_standing,
+                    main_business: r.main_business,
+                    founded_on: parse_opt_date(r.founded_on.as_deref())?,
+                    registered_capital: r.registered_capital,
+                    main_shareholders: r.main_shareholders,
+                    bank: r.bank,
+                    bank_account: r.bank_account,
+                    employees: r.employees,
+                    credit_rating: r.credit_rating,
+                    notes: r.notes,
+                },
+            },
+            touches: Touches {
+                created_on,
+                last_call_on: parse_opt_date(r.last_call_on.as_deref())?,
+                last_visit_on: parse_opt_date(r.last_visit_on.as_deref())?,
+            },
+            next_call_due: parse_date(&r.next_call_due)?,
+            next_visit_due: parse_date(&r.next_visit_due)?,
+        })
+    }
+}
+
+fn digits(phone: Option<&str>) -> Option<String> {
+    phone.map(|p| p.chars().filter(char::is_ascii_digit).collect())
+}
+
+/// Insert a card and give it its archive number.
+pub async fn insert(conn: &mut AnyConnection, new: &NewCustomer, now: DateTime<Utc>) -> anyhow::Result<CustomerRecord> {
+    let f = &new.fields;
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO customers (name, tier, owner_id, region, address, postcode, phone, phone_digits, fax, email,
+             website, industry, nature, industry_standing, main_business, founded_on, registered_capital,
+             main_shareholders, bank, bank_account, employees, credit_rating, notes, created_on, last_call_on,
+             last_visit_on, next_call_due, next_visit_due, active, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21,
+             $22, $23, $24, $25, $26, $27, $28, 1, $29, $29)
+         RETURNING id",
+    )
+    .bind(&new.name)
+    .bind(new.tier.as_str())
+    .bind(new.owner.map(|o| o.0))
+    .bind(f.region.as_deref())
+    .bind(f.address.as_deref())
+    .bind(f.postcode.as_deref())
+    .bind(f.phone.as_deref())
+    .bind(digits(f.phone.as_deref()))
+    .bind(f.fax.as_deref())
+    .bind(f.email.as_deref())
+    .bind(f.website.as_deref())
+    .bind(f.industry.as_deref())
+    .bind(f.nature.as_deref())
+    .bind(f.industry_standing.as_deref())
+    .bind(f.main_business.as_deref())
+    .bind(f.founded_on.map(date_text))
+    .bind(f.registered_capital.as_deref())
+    .bind(f.main_shareholders.as_deref())
+    .bind(f.bank.as_deref())
+    .bind(f.bank_account.as_deref())
+    .bind(f.employees)
+    .bind(f.credit_rating.as_deref())
+    .bind(f.notes.as_deref())
+    .bind(date_text(new.touches.created_on))
+    .bind(new.touches.last_call_on.map(date_text))
+    .bind(new.touches.last_visit_on.map(date_text))
+    .bind(date_text(new.next_call_due))
+    .bind(date_text(new.next_visit_due))
+    .bind(epoch(now))
+    .fetch_one(&mut *conn)
+    .await
+    .context("inserting customer")?;
+    let archive_no = ArchiveNo::for_customer(CustomerId(id));
+    sqlx::query("UPDATE customers SET archive_no = $1 WHERE id = $2")
+        .bind(archive_no.as_str())
+        .bind(id)
+        .execute(&mut *conn)
+        .await
+        .context("numbering customer")?;
+    by_id(conn, CustomerId(id)).await?.context("customer vanished after insert")
+}
+
+pub async fn by_id(conn: &mut AnyConnection, id: CustomerId) -> anyhow::Result<Option<CustomerRecord>> {
+    let row: Option<Row> =
+        sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM customers WHERE id = $1")))
+            .bind(id.0)
+            .fetch_optional(conn)
+            .await
+            .context("loading customer")?;
+    row.map(CustomerRecord::try_from).transpose()
+}
+
+/// Customers a reference names: an archive number exactly; otherwise a name containing it
+/// (an exact name match wins over partial ones). At most `limit` results; `owner` narrows the
+/// search to one rep's customers.
+pub async fn find(
+    conn: &mut AnyConnection,
+    reference: &str,
+    owner: Option<StaffId>,
+    limit: i64,
+) -> anyhow::Result<Vec<CustomerRecord>> {
+    let reference = reference.trim();
+    let rows: Vec<Row> = if let Ok(archive_no) = reference.parse::<ArchiveNo>() {
+        sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM customers WHERE active = 1 AND archive_no = $1 AND ($2 IS NULL OR owner_id = $2)"
+        )))
+        .bind(archive_no.as_str())
+        .bind(owner.map(|o| o.0))
+        .fetch_all(&mut *conn)
+        .await
+    } else {
+        let pattern = format!("%{}%", escape_like(&reference.to_lowercase()));
+        sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM customers
+             WHERE active = 1 AND LOWER(name) LIKE $1 ESCAPE '\\' AND ($2 IS NULL OR owner_id = $2)
+             ORDER BY CASE WHEN LOWER(name) = $3 THEN 0 ELSE 1 END, name, id LIMIT $4"
+        )))
+        .bind(pattern)
+        .bind(owner.map(|o| o.0))
+        .bind(reference.to_lowercase())
+        .bind(limit)
+        .fetch_all(&mut *conn)
+        .await
+    }
+    .context("searching customers")?;
+    let mut found: Vec<CustomerRecord> = rows.into_iter().map(CustomerRecord::try_from).collect::<Result<_, _>>()?;
+    if let Some(exact) = found.iter().position(|c| c.customer.name.to_lowercase() == reference.to_lowercase()) {
+        let only = found.swap_remove(exact);
+        found = vec![only];
+    }
+    Ok(found)
+}
+
+fn escape_like(s: &str) -> String {
+    s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+}
+
+/// One rep's customers, by archive number.
+pub async fn by_owner(conn: &mut AnyConnection, owner: StaffId) -> anyhow::Result<Vec<CustomerRecord>> {
+    let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM customers WHERE active = 1 AND owner_id = $1 ORDER BY id"
+    )))
+    .bind(owner.0)
+    .fetch_all(conn)
+    .await
+    .context("listing a rep's customers")?;
+    rows.into_iter().map(CustomerRecord::try_from).collect()
+}
+
+/// Every active customer, by archive number (for export).
+pub async fn all(conn: &mut AnyConnection) -> anyhow::Result<Vec<CustomerRecord>> {
+    let rows: Vec<Row> =
+        sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM customers WHERE active = 1 ORDER BY id")))
+            .fetch_all(conn)
+            .await
+            .context("listing customers")?;
+    rows.into_iter().map(CustomerRecord::try_from).collect()
+}
+
+/// Every owed touch due on or before `until`, of customers that have an owner.
+pub async fn due_items(
+    conn: &mut AnyConnection,
+    until: NaiveDate,
+    owner: Option<StaffId>,
+) -> anyhow::Result<Vec<DueItem>> {
+    #[derive(FromRow)]
+    struct DueRow {
+        id: i64,
+        archive_no: Option<String>,
+        name: String,
+        owner_id: i64,
+        next_call_due: String,
+        next_visit_due: String,
+    }
+    let until_text = date_text(until);
+    let rows: Vec<DueRow> = sqlx::query_as(
+        "SELECT id, archive_no, name, owner_id, next_call_due, next_visit_due FROM customers
+         WHERE active = 1 AND owner_id IS NOT NULL AND ($2 IS NULL OR owner_id = $2)
+           AND (next_call_due <= $1 OR next_visit_due <= $1)",
+    )
+    .bind(&until_text)
+    .bind(owner.map(|o| o.0))
+    .fetch_all(conn)
+    .await
+    .context("loading due items")?;
+    let mut items = Vec::new();
+    for r in rows {
+        let customer = CustomerId(r.id);
+        let archive_no = r.archive_no.and_then(|a| a.parse().ok()).unwrap_or_else(|| ArchiveNo::for_customer(customer));
+        for (action, due) in [(Action::Call, &r.next_call_due), (Action::Visit, &r.next_visit_due)] {
+            let due_on = parse_date(due)?;
+            if due_on <= until {
+                items.push(DueItem {
+                    customer,
+                    archive_no: archive_no.clone(),
+                    customer_name: r.name.clone(),
+                    owner: StaffId(r.owner_id),
+                    action,
+                    due_on,
+                });
+            }
+        }
+    }
+    Ok(items)
+}
+
+/// Store new touches and the due dates that follow from them.
+pub async fn update_touches(
+    conn: &mut AnyConnection,
+    id: CustomerId,
+    touches: &Touches,
+    next_call_due: NaiveDate,
+    next_visit_due: NaiveDate,
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    sqlx::query(
+        "UPDATE customers SET last_call_on = $1, last_visit_on = $2, next_call_due = $3, next_visit_due = $4,
+             updated_at = $5
+         WHERE id = $6",
+    )
+    .bind(touches.last_call_on.map(date_text))
+    .bind(touches.last_visit_on.map(date_text))
+    .bind(date_text(next_call_due))
+    .bind(date_text(next_visit_due))
+    .bind(epoch(now))
+    .bind(id.0)
+    .execute(conn)
+    .await
+    .context("updating customer touches")?;
+    Ok(())
+}
+
+/// Active customers with an owner, for the operator's count and start-up checks.
+pub async fn count(conn: &mut AnyConnection) -> anyhow::Result<i64> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM customers WHERE active = 1")
+        .fetch_one(conn)
+        .await
+        .context("counting customers")
+}

@@ -1,0 +1,169 @@
+//! Everything that speaks SQL lives here; nothing else in the crate sees sqlx.
+//!
+//! One SQL text serves SQLite and PostgreSQL through sqlx's `Any` driver: `$N` placeholders,
+//! `RETURNING`, `ON CONFLICT DO NOTHING` and BIGINT epoch seconds mean the same on both. The
+//! few dialect differences (migrations, how a write transaction begins, the outbox claim's
+//! row locking) are decided by [`Backend`] in this module and in `outbox.rs`.
+
+pub mod app_state;
+pub mod contacts;
+pub mod customers;
+pub mod dialogues;
+pub mod escalations;
+pub mod interactions;
+pub mod invites;
+pub mod outbox;
+pub mod staff;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use anyhow::Context;
+use chrono::{DateTime, NaiveDate, Utc};
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{Any, AnyPool, Executor};
+
+/// A transaction on whichever backend is configured.
+pub type Tx = sqlx::Transaction<'static, Any>;
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn from_url(url: &str) -> Option<Self> {
+        if url.starts_with("sqlite:") {
+            Some(Self::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Some(Self::Postgres)
+        } else {
+            None
+        }
+    }
+}
+
+/// The connection pool plus the knowledge of which dialect it speaks.
+#[derive(Debug, Clone)]
+pub struct Db {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+impl Db {
+    /// Connect; a SQLite file is created if missing and switched to WAL.
+    pub async fn connect(url: &str) -> anyhow::Result<Self> {
+        sqlx::any::install_default_drivers();
+        let backend =
+            Backend::from_url(url).with_context(|| format!("unsupported database URL scheme: {}", redact_url(url)))?;
+        let options = match backend {
+            Backend::Sqlite => AnyPoolOptions::new().max_connections(4).after_connect(|conn, _| {
+                Box::pin(async move {
+                    // WAL lets readers go on while the worker writes; the busy timeout
+                    // turns writer contention into waiting instead of errors.
+                    conn.execute("PRAGMA journal_mode = WAL").await?;
+                    conn.execute("PRAGMA busy_timeout = 10000").await?;
+                    conn.execute("PRAGMA foreign_keys = ON").await?;
+                    conn.execute("PRAGMA synchronous = NORMAL").await?;
+                    Ok(())
+                })
+            }),
+            Backend::Postgres => AnyPoolOptions::new().max_connections(10),
+        }
+        .acquire_timeout(Duration::from_secs(15));
+        let url = match backend {
+            Backend::Sqlite if !url.contains("mode=") && !url.contains(":memory:") => {
+                let sep = if url.contains('?') { '&' } else { '?' };
+                format!("{url}{sep}mode=rwc")
+            }
+            _ => url.to_owned(),
+        };
+        let connect_options =
+            AnyConnectOptions::from_str(&url).with_context(|| format!("invalid database URL: {}", redact_url(&url)))?;
+        let pool = options
+            .connect_with(connect_options)
+            .await
+            .with_context(|| format!("cannot connect to the database at {}", redact_url(&url)))?;
+        Ok(Self { pool, backend })
+    }
+
+    /// Apply pending migrations of this backend.
+    pub async fn migrate(&self) -> anyhow::Result<()> {
+        let migrator = match self.backend {
+            Backend::Sqlite => &SQLITE_MIGRATIONS,
+            Backend::Postgres => &POSTGRES_MIGRATIONS,
+        };
+        migrator.run(&self.pool).await.context("applying database migrations")?;
+        Ok(())
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Begin a transaction that will write.
+    ///
+    /// On SQLite `BEGIN IMMEDIATE` takes the write lock up front: a deferred transaction that
+    /// reads and then writes can fail with SQLITE_BUSY without waiting for the busy timeout.
+    pub async fn begin(&self) -> anyhow::Result<Tx> {
+        let tx = match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => self.pool.begin().await,
+        };
+        tx.context("beginning a database transaction")
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// A database URL with its password replaced, for logs and error messages.
+pub fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}
+
+pub(crate) fn epoch(t: DateTime<Utc>) -> i64 {
+    t.timestamp()
+}
+
+pub(crate) fn from_epoch(secs: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp(secs, 0).unwrap_or_default()
+}
+
+pub(crate) fn date_text(d: NaiveDate) -> String {
+    d.format("%Y-%m-%d").to_string()
+}
+
+pub(crate) fn parse_date(s: &str) -> anyhow::Result<NaiveDate> {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").with_context(|| format!("stored date '{s}' is malformed"))
+}
+
+pub(crate) fn parse_opt_date(s: Option<&str>) -> anyhow::Result<Option<NaiveDate>> {
+    s.map(parse_date).transpose()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_never_reach_messages() {
+        assert_eq!(redact_url("postgres://guanxi:s3cret@db:5432/crm"), "postgres://guanxi:***@db:5432/crm");
+        assert_eq!(redact_url("sqlite://guanxi.db"), "sqlite://guanxi.db");
+    }
+}

@@ -1,0 +1,231 @@
+//! The durable outbox: every Telegram message and e-mail we send is first a row here.
+//!
+//! A row is inserted with an idempotency key (`ON CONFLICT DO NOTHING`) in the same
+//! transaction as the change that caused it, so a message is neither lost when we crash after
+//! the change nor sent twice when the planner runs again. The worker claims a row (bumping its
+//! `fence`), sends, and completes it only if the fence still matches: a worker that stalled
+//! past its lease cannot complete a row another worker has claimed since.
+
+use anyhow::Context;
+use chrono::{DateTime, Duration, Utc};
+use sqlx::{AnyConnection, FromRow};
+
+use super::{Backend, epoch, from_epoch};
+
+/// Which way a message leaves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Channel {
+    Telegram,
+    Email,
+}
+
+impl Channel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Telegram => "telegram",
+            Self::Email => "email",
+        }
+    }
+}
+
+/// Lower goes first: a person waiting in a chat is served before bulk reminders.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Priority {
+    Interactive = 0,
+    Bulk = 1,
+}
+
+/// A message to be sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewMessage {
+    pub key: String,
+    pub channel: Channel,
+    /// A Telegram chat id, or an e-mail address.
+    pub recipient: String,
+    pub subject: Option<String>,
+    pub body: String,
+    /// Telegram `reply_markup` as JSON.
+    pub reply_markup: Option<String>,
+    pub priority: Priority,
+}
+
+/// A claimed row, ready to send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Claimed {
+    pub id: i64,
+    pub key: String,
+    pub channel: Channel,
+    pub recipient: String,
+    pub subject: Option<String>,
+    pub body: String,
+    pub reply_markup: Option<String>,
+    pub attempts: i64,
+    pub fence: i64,
+}
+
+/// Queue a message; `false` when a message with that key exists already.
+pub async fn enqueue(conn: &mut AnyConnection, msg: &NewMessage, now: DateTime<Utc>) -> anyhow::Result<bool> {
+    let done = sqlx::query(
+        "INSERT INTO outbox (idem_key, channel, recipient, subject, body, reply_markup, priority, status,
+             attempts, fence, next_attempt_at, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', 0, 0, $8, $8)
+         ON CONFLICT (idem_key) DO NOTHING",
+    )
+    .bind(&msg.key)
+    .bind(msg.channel.as_str())
+    .bind(&msg.recipient)
+    .bind(msg.subject.as_deref())
+    .bind(&msg.body)
+    .bind(msg.reply_markup.as_deref())
+    .bind(msg.priority as i64)
+    .bind(epoch(now))
+    .execute(conn)
+    .await
+    .with_context(|| format!("queueing message {}", msg.key))?;
+    Ok(done.rows_affected() == 1)
+}
+
+#[derive(FromRow)]
+struct ClaimRow {
+    id: i64,
+    idem_key: String,
+    channel: String,
+    recipient: String,
+    subject: Option<String>,
+    body: String,
+    reply_markup: Option<String>,
+    attempts: i64,
+    fence: i64,
+}
+
+/// Claim the next sendable row for `lease`: pending and due, or sending with an expired
+/// lease (its worker died). One statement, so two workers never claim the same row.
+pub async fn claim(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    now: DateTime<Utc>,
+    lease: Duration,
+) -> anyhow::Result<Option<Claimed>> {
+    // PostgreSQL: concurrent claimers skip each other's locked candidates instead of queueing
+    // behind them. SQLite serialises writers, so the plain sub-select is already exclusive.
+    let lock = match backend {
+        Backend::Postgres => "FOR UPDATE SKIP LOCKED",
+        Backend::Sqlite => "",
+    };
+    let sql = format!(
+        "UPDATE outbox SET status = 'sending', attempts = attempts + 1, fence = fence + 1, lease_until = $2
+         WHERE id = (
+             SELECT id FROM outbox
+             WHERE (status = 'pending' AND next_attempt_at <= $1) OR (status = 'sending' AND lease_until <= $1)
+             ORDER BY priority, next_attempt_at, id
+             LIMIT 1 {lock})
+         RETURNING id, idem_key, channel, recipient, subject, body, reply_markup, attempts, fence"
+    );
+    let row: Option<ClaimRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(epoch(now))
+        .bind(epoch(now + lease))
+        .fetch_optional(conn)
+        .await
+        .context("claiming an outbox row")?;
+    row.map(|r| {
+        Ok(Claimed {
+            channel: match r.channel.as_str() {
+                "telegram" => Channel::Telegram,
+                "email" => Channel::Email,
+                other => anyhow::bail!("outbox row {} has unknown channel {other}", r.id),
+            },
+            id: r.id,
+            key: r.idem_key,
+            recipient: r.recipient,
+            subject: r.subject,
+            body: r.body,
+            reply_markup: r.reply_markup,
+            attempts: r.attempts,
+            fence: r.fence,
+        })
+    })
+    .transpose()
+}
+
+/// Mark sent; `false` when the fence moved on (another worker owns the row now).
+pub async fn complete(conn: &mut AnyConnection, claimed: &Claimed, now: DateTime<Utc>) -> anyhow::Result<bool> {
+    let done = sqlx::query(
+        "UPDATE outbox SET status = 'sent', sent_at = $1, lease_until = NULL, last_error = NULL
+         WHERE id = $2 AND fence = $3 AND status = 'sending'",
+    )
+    .bind(epoch(now))
+    .bind(claimed.id)
+    .bind(claimed.fence)
+    .execute(conn)
+    .await
+    .context("completing an outbox row")?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Put a row back for another attempt at `retry_at`, or into the dead-letter state.
+pub async fn fail(
+    conn: &mut AnyConnection,
+    claimed: &Claimed,
+    error: &str,
+    retry_at: Option<DateTime<Utc>>,
+) -> anyhow::Result<bool> {
+    let (status, next) = match retry_at {
+        Some(at) => ("pending", epoch(at)),
+        None => ("dead", 0),
+    };
+    let done = sqlx::query(
+        "UPDATE outbox SET status = $1, next_attempt_at = CASE WHEN $1 = 'pending' THEN $2 ELSE next_attempt_at END,
+             lease_until = NULL, last_error = $3
+         WHERE id = $4 AND fence = $5 AND status = 'sending'",
+    )
+    .bind(status)
+    .bind(next)
+    .bind(error)
+    .bind(claimed.id)
+    .bind(claimed.fence)
+    .execute(conn)
+    .await
+    .context("recording an outbox failure")?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// A row as operators and tests see it.
+#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
+pub struct OutboxRow {
+    pub id: i64,
+    pub idem_key: String,
+    pub channel: String,
+    pub recipient: String,
+    pub subject: Option<String>,
+    pub body: String,
+    pub status: String,
+    pub attempts: i64,
+    pub next_attempt_at: i64,
+    pub last_error: Option<String>,
+}
+
+impl OutboxRow {
+    pub fn next_attempt(&self) -> DateTime<Utc> {
+        from_epoch(self.next_attempt_at)
+    }
+}
+
+/// Rows in a status (all when `None`), oldest first.
+pub async fn list(conn: &mut AnyConnection, status: Option<&str>) -> anyhow::Result<Vec<OutboxRow>> {
+    sqlx::query_as(
+        "SELECT id, idem_key, channel, recipient, subject, body, status, attempts, next_attempt_at, last_error
+         FROM outbox WHERE ($1 IS NULL OR status = $1) ORDER BY id",
+    )
+    .bind(status)
+    .fetch_all(conn)
+    .await
+    .context("listing the outbox")
+}
+
+/// Rows not yet sent or dead: what is still owed.
+pub async fn backlog(conn: &mut AnyConnection) -> anyhow::Result<i64> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE status IN ('pending', 'sending')")
+        .fetch_one(conn)
+        .await
+        .context("counting the outbox backlog")
+}

@@ -1,0 +1,280 @@
+//! Every sentence a person reads comes from `message_templates/{locale}/*.toml`.
+//!
+//! Code names a [`Key`]; the files hold the words. The files are compiled in, so a fresh
+//! binary needs no data directory, and [`Templates::load`] refuses to start when a key the
+//! code uses is missing in any locale or the locales disagree on a key's placeholders.
+
+use std::collections::{BTreeSet, HashMap};
+
+use crate::locale::Locale;
+
+/// A template name, e.g. `help.staff`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Key(pub &'static str);
+
+const SOURCES: &[(Locale, &str, &str)] = &[
+    (Locale::ZhCn, "bot", include_str!("../message_templates/zh-CN/bot.toml")),
+    (Locale::ZhCn, "email", include_str!("../message_templates/zh-CN/email.toml")),
+    (Locale::En, "bot", include_str!("../message_templates/en/bot.toml")),
+    (Locale::En, "email", include_str!("../message_templates/en/email.toml")),
+];
+
+/// Why the templates cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum TemplateError {
+    #[error("message_templates/{locale}/{file}.toml is not valid TOML: {source}")]
+    Syntax { locale: Locale, file: &'static str, source: toml::de::Error },
+    #[error("message_templates/{locale}: '{key}' is not text")]
+    NotText { locale: Locale, key: String },
+    #[error("message_templates/{locale}: missing key '{key}'")]
+    Missing { locale: Locale, key: String },
+    #[error("message_templates: '{key}' has placeholders {zh:?} in zh-CN but {other:?} in {locale}")]
+    PlaceholderMismatch { key: String, locale: Locale, zh: BTreeSet<String>, other: BTreeSet<String> },
+}
+
+/// Loaded, checked templates.
+#[derive(Debug, Clone)]
+pub struct Templates {
+    by_locale: HashMap<Locale, HashMap<String, String>>,
+}
+
+impl Templates {
+    /// Parse the built-in files and check them against every key the code uses.
+    pub fn load() -> Result<Self, TemplateError> {
+        let mut by_locale: HashMap<Locale, HashMap<String, String>> = HashMap::new();
+        for &(locale, file, text) in SOURCES {
+            let table: toml::Table =
+                toml::from_str(text).map_err(|source| TemplateError::Syntax { locale, file, source })?;
+            let entries = by_locale.entry(locale).or_default();
+            flatten(locale, file, &toml::Value::Table(table), entries)?;
+        }
+        let templates = Self { by_locale };
+        templates.check()?;
+        Ok(templates)
+    }
+
+    fn check(&self) -> Result<(), TemplateError> {
+        let reference = &self.by_locale[&Locale::ZhCn];
+        let mut keys: BTreeSet<&str> = keys::ALL.iter().map(|k| k.0).collect();
+        keys.extend(reference.keys().map(String::as_str));
+        for locale in Locale::ALL {
+            let Some(entries) = self.by_locale.get(&locale) else {
+                return Err(TemplateError::Missing { locale, key: "*".into() });
+            };
+            for key in &keys {
+                let text =
+                    entries.get(*key).ok_or_else(|| TemplateError::Missing { locale, key: (*key).to_owned() })?;
+                let zh = reference
+                    .get(*key)
+                    .ok_or_else(|| TemplateError::Missing { locale: Locale::ZhCn, key: (*key).to_owned() })?;
+                let (zh, other) = (placeholders(zh), placeholders(text));
+                if zh != other {
+                    return Err(TemplateError::PlaceholderMismatch { key: (*key).to_owned(), locale, zh, other });
+                }
+            }
+            if let Some(extra) = entries.keys().find(|k| !keys.contains(k.as_str())) {
+                return Err(TemplateError::Missing { locale: Locale::ZhCn, key: extra.clone() });
+            }
+        }
+        Ok(())
+    }
+
+    /// The text of `key` in `locale` with `{name}` placeholders filled from `vars`.
+    pub fn render(&self, locale: Locale, key: Key, vars: &[(&str, &str)]) -> String {
+        let Some(template) = self.by_locale.get(&locale).and_then(|m| m.get(key.0)) else {
+            // Unreachable after `load` checked every key; never panic in front of a user.
+            tracing::error!(key = key.0, %locale, "template missing at render time");
+            return key.0.to_owned();
+        };
+        fill(template, vars)
+    }
+
+    /// Every key the files define (for the test that renders them all).
+    pub fn keys(&self) -> Vec<String> {
+        let mut keys: Vec<String> = self.by_locale[&Locale::ZhCn].keys().cloned().collect();
+        keys.sort();
+        keys
+    }
+
+    /// The placeholders of a key (for the test that renders them all).
+    pub fn placeholders_of(&self, key: &str) -> BTreeSet<String> {
+        self.by_locale[&Locale::ZhCn].get(key).map(|t| placeholders(t)).unwrap_or_default()
+    }
+}
+
+fn flatten(
+    locale: Locale,
+    prefix: &str,
+    value: &toml::Value,
+    out: &mut HashMap<String, String>,
+) -> Result<(), TemplateError> {
+    match value {
+        toml::Value::Table(table) => {
+            for (k, v) in table {
+                flatten(locale, &format!("{prefix}.{k}"), v, out)?;
+            }
+            Ok(())
+        }
+        toml::Value::String(s) => {
+            out.insert(prefix.to_owned(), s.trim_end_matches('\n').to_owned());
+            Ok(())
+        }
+        _ => Err(TemplateError::NotText { locale, key: prefix.to_owned() }),
+    }
+}
+
+/// Names between `{` and `}` (ASCII identifiers only, so JSON-ish text stays literal).
+fn placeholders(template: &str) -> BTreeSet<String> {
+    let mut found = BTreeSet::new();
+    let mut rest = template;
+    while let Some(start) = rest.find('{') {
+        let after = &rest[start + 1..];
+        match after.find('}') {
+            Some(end) if is_name(&after[..end]) => {
+                found.insert(after[..end].to_owned());
+                rest = &after[end + 1..];
+            }
+            _ => rest = after,
+        }
+    }
+    found
+}
+
+fn is_name(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+/// Replace each `{name}` by its value in one pass, so a value that itself contains `{x}`
+/// (user text) is never expanded again.
+fn fill(template: &str, vars: &[(&str, &str)]) -> String {
+    let mut out = String::with_capacity(template.len() + 64);
+    let mut rest = template;
+    while let Some(start) = rest.find('{') {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 1..];
+        match after.find('}').map(|end| (&after[..end], end)) {
+            Some((name, end)) if is_name(name) => {
+                match vars.iter().find(|(k, _)| *k == name) {
+                    Some((_, value)) => out.push_str(value),
+                    None => {
+                        out.push('{');
+                        out.push_str(name);
+                        out.push('}');
+                    }
+                }
+                rest = &after[end + 1..];
+            }
+            _ => {
+                out.push('{');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+macro_rules! template_keys {
+    ($($name:ident = $key:literal;)*) => {
+        $(pub const $name: super::Key = super::Key($key);)*
+        /// Every key the code uses; checked against the files at start-up.
+        pub const ALL: &[super::Key] = &[$($name),*];
+    };
+}
+
+/// The template keys the code refers to.
+pub mod keys {
+    template_keys! {
+        HELP_STAFF = "bot.help.staff";
+        HELP_HINT = "bot.help.unknown_command";
+        STRANGER = "bot.stranger.intro";
+        START_STAFF = "bot.start.staff";
+        INVITE_WELCOME = "bot.invite.welcome";
+        INVITE_UNKNOWN = "bot.invite.unknown";
+        INVITE_USED = "bot.invite.used";
+        INVITE_EXPIRED = "bot.invite.expired";
+        INVITE_ALREADY_STAFF = "bot.invite.already_staff";
+        DEACTIVATED = "bot.staff.deactivated";
+        USAGE_CALL = "bot.usage.call";
+        USAGE_VISIT = "bot.usage.visit";
+        USAGE_CUSTOMER = "bot.usage.customer";
+        PICK_WITH_BUTTONS = "bot.customer.pick_with_buttons";
+        CANCELLED = "bot.cancel.done";
+        INTERNAL_ERROR = "bot.error.internal";
+        NOT_TEXT = "bot.error.not_text";
+        TOO_LONG = "bot.error.too_long";
+        NO_MATCH = "bot.customer.no_match";
+        WHICH_CUSTOMER = "bot.customer.which";
+        CUSTOMER_LIST_HEADER = "bot.customer.list_header";
+        CUSTOMER_LIST_LINE = "bot.customer.list_line";
+        CUSTOMER_LIST_EMPTY = "bot.customer.list_empty";
+        CARD = "bot.customer.card";
+        CARD_FIELD = "bot.customer.card_field";
+        CARD_CONTACT = "bot.customer.card_contact";
+        CARD_INTERACTION = "bot.customer.card_interaction";
+        CARD_NO_INTERACTIONS = "bot.customer.card_no_interactions";
+        LOGGED_CALL = "bot.log.call";
+        LOGGED_VISIT = "bot.log.visit";
+        NEW_ASK_NAME = "bot.new_customer.ask_name";
+        NEW_ASK_TIER = "bot.new_customer.ask_tier";
+        NEW_ASK_REGION = "bot.new_customer.ask_region";
+        NEW_ASK_PHONE = "bot.new_customer.ask_phone";
+        NEW_ASK_ADDRESS = "bot.new_customer.ask_address";
+        NEW_ASK_CONTACT = "bot.new_customer.ask_contact";
+        NEW_CREATED = "bot.new_customer.created";
+        NEW_BAD_NAME = "bot.new_customer.bad_name";
+        NEW_BAD_PHONE = "bot.new_customer.bad_phone";
+        NEW_PICK_TIER = "bot.new_customer.pick_tier";
+        NOTHING_TO_CANCEL = "bot.cancel.nothing";
+        STALE_BUTTON = "bot.error.stale_button";
+        DUE_NONE = "bot.due.none";
+        DIGEST_HEADER = "bot.digest.header";
+        DIGEST_OVERDUE = "bot.digest.overdue_header";
+        DIGEST_TODAY = "bot.digest.today_header";
+        DIGEST_UPCOMING = "bot.digest.upcoming_header";
+        DIGEST_OVERDUE_LINE = "bot.digest.overdue_line";
+        DIGEST_LINE = "bot.digest.line";
+        ACTION_CALL = "bot.action.call";
+        ACTION_VISIT = "bot.action.visit";
+        KIND_OTHER = "bot.action.other";
+        NOT_SET = "bot.customer.not_set";
+        FIELD_ADDRESS = "bot.field.address";
+        FIELD_POSTCODE = "bot.field.postcode";
+        FIELD_FAX = "bot.field.fax";
+        FIELD_EMAIL = "bot.field.email";
+        FIELD_WEBSITE = "bot.field.website";
+        FIELD_INDUSTRY = "bot.field.industry";
+        FIELD_NATURE = "bot.field.nature";
+        FIELD_STANDING = "bot.field.standing";
+        FIELD_BUSINESS = "bot.field.business";
+        FIELD_CREDIT = "bot.field.credit";
+        FIELD_NOTES = "bot.field.notes";
+        ESCALATION_SUBJECT = "email.escalation.subject";
+        ESCALATION_BODY = "email.escalation.body";
+        ESCALATION_LINE = "email.escalation.line";
+        ESCALATION_LEVEL_MANAGER = "email.escalation.level_manager";
+        ESCALATION_LEVEL_DIRECTOR = "email.escalation.level_director";
+        ESCALATION_NO_CHAIN = "email.escalation.no_chain";
+        COMMAND_HELP = "bot.commands.help";
+        COMMAND_CUSTOMERS = "bot.commands.customers";
+        COMMAND_CUSTOMER = "bot.commands.customer";
+        COMMAND_NEWCUSTOMER = "bot.commands.newcustomer";
+        COMMAND_CALL = "bot.commands.call";
+        COMMAND_VISIT = "bot.commands.visit";
+        COMMAND_DUE = "bot.commands.due";
+        COMMAND_CANCEL = "bot.commands.cancel";
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_are_filled_once_and_user_braces_survive() {
+        assert_eq!(fill("你好，{name}！", &[("name", "{name}")]), "你好，{name}！");
+        assert_eq!(fill("{a}{b}", &[("a", "1"), ("b", "2")]), "12");
+        assert_eq!(fill("json {\"x\": 1} {missing}", &[]), "json {\"x\": 1} {missing}");
+        assert_eq!(placeholders("{a} {b_2} { c } {}"), BTreeSet::from(["a".into(), "b_2".into()]));
+    }
+}

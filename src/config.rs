@@ -373,6 +373,21 @@ mod tests {
     }
 
     #[test]
+    fn the_example_file_is_valid_and_spells_out_the_defaults() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("guanxi.example.toml");
+        let from_file = Settings::load_with(Some(&path), |_| None).unwrap();
+        let defaults = load(&[]).unwrap();
+        assert_eq!(from_file.cadence, defaults.cadence);
+        assert_eq!(from_file.escalation, defaults.escalation);
+        assert_eq!(from_file.rate_limits, defaults.rate_limits);
+        assert_eq!(
+            (from_file.daily_round_at, from_file.upcoming_days),
+            (defaults.daily_round_at, defaults.upcoming_days)
+        );
+        assert_eq!(from_file.mail, defaults.mail);
+    }
+
+    #[test]
     fn secrets_do_not_show_in_debug_output() {
         let s = load(&[
             ("TELOXIDE_TOKEN", "123:SECRETTOKEN"),

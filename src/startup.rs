@@ -8,13 +8,14 @@ use teloxide::dispatching::ShutdownToken;
 use teloxide::error_handlers::LoggingErrorHandler;
 use teloxide::prelude::*;
 use tokio::sync::Notify;
+use tokio_cron_scheduler::JobScheduler;
 
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::email::Mailer;
 use crate::jobs::{scheduler, worker::Worker};
 use crate::services::{self, Ctx};
-use crate::shutdown::{self, Shutdown};
+use crate::shutdown::{self, ShutdownHandle};
 use crate::storage::Db;
 use crate::telegram::{self, TgBot};
 use crate::templates::Templates;
@@ -35,8 +36,40 @@ pub async fn build_context(settings: Settings, clock: Arc<dyn Clock>) -> anyhow:
     Ok(ctx)
 }
 
-/// Start the bot's dispatcher (long polling) in the background.
-pub fn spawn_dispatcher(ctx: &Ctx, bot: TgBot) -> (ShutdownToken, tokio::task::JoinHandle<()>) {
+/// The running tasks: bot dispatcher and, as chosen, the outbox worker and the scheduler tick.
+pub struct Running {
+    dispatcher: ShutdownToken,
+    dispatcher_task: tokio::task::JoinHandle<()>,
+    worker_task: Option<tokio::task::JoinHandle<()>>,
+    stop_worker: ShutdownHandle,
+    scheduler: Option<JobScheduler>,
+}
+
+/// Which background tasks run beside the bot. Production runs both; the integration tests
+/// drive the planner and the worker by hand with a simulated clock (`planner::plan(now)`,
+/// `Worker::run_until_empty(now)`), so that no test depends on real time passing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tasks {
+    pub tick_every_minute: bool,
+    pub background_worker: bool,
+}
+
+impl Tasks {
+    pub const ALL: Tasks = Tasks { tick_every_minute: true, background_worker: true };
+    pub const BOT_ONLY: Tasks = Tasks { tick_every_minute: false, background_worker: false };
+}
+
+/// Publish the command menu and start the dispatcher (long polling) and the chosen tasks.
+pub async fn start(ctx: &Ctx, bot: TgBot, mailer: Mailer, tasks: Tasks) -> anyhow::Result<Running> {
+    if let Err(error) = telegram::publish_commands(&bot, &ctx.templates, ctx.settings.locale).await {
+        tracing::warn!(%error, "could not publish the command menu; continuing");
+    }
+    let (stop_worker, stop) = shutdown::channel();
+    let worker_task = tasks.background_worker.then(|| {
+        let worker = Worker::new(ctx.clone(), bot.clone(), mailer);
+        tokio::spawn(worker.run(ctx.wake_worker.clone(), stop))
+    });
+    let scheduler = if tasks.tick_every_minute { Some(scheduler::start(ctx.clone()).await?) } else { None };
     let mut dispatcher = Dispatcher::builder(bot, telegram::schema())
         .dependencies(dptree::deps![ctx.clone()])
         .default_handler(|update| async move {
@@ -44,15 +77,34 @@ pub fn spawn_dispatcher(ctx: &Ctx, bot: TgBot) -> (ShutdownToken, tokio::task::J
         })
         .error_handler(LoggingErrorHandler::with_custom_text("a bot handler failed"))
         .build();
-    let token = dispatcher.shutdown_token();
-    let handle = tokio::spawn(async move { dispatcher.dispatch().await });
-    (token, handle)
+    let dispatcher_token = dispatcher.shutdown_token();
+    let dispatcher_task = tokio::spawn(async move { dispatcher.dispatch().await });
+    Ok(Running { dispatcher: dispatcher_token, dispatcher_task, worker_task, stop_worker, scheduler })
 }
 
-/// Start the outbox worker loop in the background.
-pub fn spawn_worker(ctx: &Ctx, bot: TgBot, mailer: Mailer, stop: Shutdown) -> tokio::task::JoinHandle<()> {
-    let worker = Worker::new(ctx.clone(), bot, mailer);
-    tokio::spawn(worker.run(ctx.wake_worker.clone(), stop))
+impl Running {
+    /// Stop taking updates, let handlers finish, stop ticking, then stop the worker.
+    pub async fn stop(mut self) {
+        // The dispatcher may still be starting (getMe); retry until it accepts the request.
+        loop {
+            match self.dispatcher.shutdown() {
+                Ok(done) => {
+                    done.await;
+                    break;
+                }
+                Err(_) if self.dispatcher_task.is_finished() => break,
+                Err(_) => tokio::time::sleep(std::time::Duration::from_millis(20)).await,
+            }
+        }
+        let _ = (&mut self.dispatcher_task).await;
+        if let Some(mut scheduler) = self.scheduler.take() {
+            let _ = scheduler.shutdown().await;
+        }
+        self.stop_worker.trigger();
+        if let Some(worker) = self.worker_task.take() {
+            let _ = worker.await;
+        }
+    }
 }
 
 /// `guanxi run`: everything, until Ctrl-C or SIGTERM.
@@ -61,26 +113,13 @@ pub async fn run(ctx: Ctx) -> anyhow::Result<()> {
     let bot = telegram::build_bot(&ctx.settings, &token);
     let me = bot.get_me().await.context("the Bot API refused getMe: check TELOXIDE_TOKEN and TELOXIDE_API_URL")?;
     tracing::info!(bot = %me.username(), "connected to Telegram");
-    if let Err(error) = telegram::publish_commands(&bot, &ctx.templates, ctx.settings.locale).await {
-        tracing::warn!(%error, "could not publish the command menu; continuing");
-    }
     let mailer = Mailer::new(&ctx.settings.mail, &ctx.settings.mail_from)?;
-    let (stop_handle, stop) = shutdown::channel();
-    let worker = spawn_worker(&ctx, bot.clone(), mailer, stop);
-    let mut scheduler = scheduler::start(ctx.clone()).await?;
-    let (dispatcher, dispatcher_task) = spawn_dispatcher(&ctx, bot);
+    let running = start(&ctx, bot, mailer, Tasks::ALL).await?;
     // Catch up at once instead of waiting for the first minute boundary.
     scheduler::tick(&ctx).await;
-
     wait_for_signal().await;
     tracing::info!("shutting down");
-    if let Ok(done) = dispatcher.shutdown() {
-        done.await;
-    }
-    let _ = dispatcher_task.await;
-    let _ = scheduler.shutdown().await;
-    stop_handle.trigger();
-    let _ = worker.await;
+    running.stop().await;
     ctx.db.close().await;
     Ok(())
 }

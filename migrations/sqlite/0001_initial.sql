@@ -26,7 +26,7 @@ CREATE TABLE invites (
 
 CREATE TABLE customers (
     id                 INTEGER PRIMARY KEY AUTOINCREMENT,
-    archive_no         TEXT UNIQUE,
+    archive_no         TEXT   NOT NULL UNIQUE,
     name               TEXT   NOT NULL,
     tier               TEXT   NOT NULL CHECK (tier IN ('A', 'B', 'C')),
     owner_id           BIGINT REFERENCES staff (id),
@@ -131,6 +131,12 @@ CREATE TABLE dialogues (
     chat_id    BIGINT PRIMARY KEY,
     state      TEXT   NOT NULL,
     updated_at BIGINT NOT NULL
+);
+
+-- Gapless, transactional numbering (archive numbers; later complaint numbers per day).
+CREATE TABLE counters (
+    name  TEXT   PRIMARY KEY,
+    value BIGINT NOT NULL
 );
 
 CREATE TABLE app_state (

@@ -72,7 +72,7 @@ mod tests {
     fn item(customer: i64, action: Action, due: &str) -> DueItem {
         DueItem {
             customer: CustomerId(customer),
-            archive_no: ArchiveNo::for_customer(CustomerId(customer)),
+            archive_no: ArchiveNo::from_number(customer),
             customer_name: format!("客户{customer}"),
             owner: StaffId(1),
             action,

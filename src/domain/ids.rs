@@ -17,15 +17,16 @@ pub struct TelegramUserId(pub i64);
 
 /// The archive number printed on the customer archive card (档案编号), e.g. `KH-000123`.
 ///
-/// It is derived from the row id so it is unique without a second counter.
+/// Numbers come from a transactional counter, so they are gapless and the same on every
+/// backend (a database sequence would skip numbers after a rolled-back import).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ArchiveNo(String);
 
 impl ArchiveNo {
     const PREFIX: &'static str = "KH-";
 
-    pub fn for_customer(id: CustomerId) -> Self {
-        Self(format!("{}{:06}", Self::PREFIX, id.0))
+    pub fn from_number(n: i64) -> Self {
+        Self(format!("{}{:06}", Self::PREFIX, n))
     }
 
     pub fn as_str(&self) -> &str {
@@ -45,7 +46,7 @@ impl FromStr for ArchiveNo {
             return Err(());
         }
         let n: i64 = digits.parse().map_err(|_| ())?;
-        Ok(Self::for_customer(CustomerId(n)))
+        Ok(Self::from_number(n))
     }
 }
 
@@ -61,7 +62,7 @@ mod tests {
 
     #[test]
     fn archive_numbers_are_zero_padded_and_parse_leniently() {
-        assert_eq!(ArchiveNo::for_customer(CustomerId(123)).as_str(), "KH-000123");
+        assert_eq!(ArchiveNo::from_number(123).as_str(), "KH-000123");
         for input in ["KH-000123", "kh-123", "KH000123", " KH-123 "] {
             assert_eq!(input.parse::<ArchiveNo>().unwrap().as_str(), "KH-000123");
         }

@@ -8,7 +8,7 @@ use anyhow::Context;
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::{AnyConnection, FromRow};
 
-use super::{date_text, epoch, parse_date, parse_opt_date};
+use super::{counters, date_text, epoch, parse_date, parse_opt_date};
 use crate::domain::agenda::DueItem;
 use crate::domain::cadence::{Action, Touches};
 use crate::domain::customer::{CardFields, Customer, Tier};
@@ -47,7 +47,7 @@ pub struct NewCustomer {
 #[derive(FromRow)]
 struct Row {
     id: i64,
-    archive_no: Option<String>,
+    archive_no: String,
     name: String,
     tier: String,
     owner_id: Option<i64>,
@@ -91,7 +91,11 @@ impl TryFrom<Row> for CustomerRecord {
         Ok(Self {
             customer: Customer {
                 id,
-                archive_no: r.archive_no.and_then(|a| a.parse().ok()).unwrap_or_else(|| ArchiveNo::for_customer(id)),
+                archive_no: r
+                    .archive_no
+                    .parse()
+                    .ok()
+                    .with_context(|| format!("stored archive number '{}' is malformed", r.archive_no))?,
                 name: r.name,
                 tier: r.tier.parse().ok().with_context(|| format!("stored tier '{}' is unknown", r.tier))?,
                 owner: r.owner_id.map(StaffId),
@@ -133,16 +137,17 @@ fn digits(phone: Option<&str>) -> Option<String> {
     phone.map(|p| p.chars().filter(char::is_ascii_digit).collect())
 }
 
-/// Insert a card and give it its archive number.
+/// Insert a card under the next archive number.
 pub async fn insert(conn: &mut AnyConnection, new: &NewCustomer, now: DateTime<Utc>) -> anyhow::Result<CustomerRecord> {
+    let archive_no = ArchiveNo::from_number(counters::next(&mut *conn, counters::ARCHIVE_NO).await?);
     let f = &new.fields;
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO customers (name, tier, owner_id, region, address, postcode, phone, phone_digits, fax, email,
              website, industry, nature, industry_standing, main_business, founded_on, registered_capital,
              main_shareholders, bank, bank_account, employees, credit_rating, notes, created_on, last_call_on,
-             last_visit_on, next_call_due, next_visit_due, active, created_at, updated_at)
+             last_visit_on, next_call_due, next_visit_due, active, created_at, updated_at, archive_no)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21,
-             $22, $23, $24, $25, $26, $27, $28, 1, $29, $29)
+             $22, $23, $24, $25, $26, $27, $28, 1, $29, $29, $30)
          RETURNING id",
     )
     .bind(&new.name)
@@ -174,16 +179,10 @@ pub async fn insert(conn: &mut AnyConnection, new: &NewCustomer, now: DateTime<U
     .bind(date_text(new.next_call_due))
     .bind(date_text(new.next_visit_due))
     .bind(epoch(now))
+    .bind(archive_no.as_str())
     .fetch_one(&mut *conn)
     .await
     .context("inserting customer")?;
-    let archive_no = ArchiveNo::for_customer(CustomerId(id));
-    sqlx::query("UPDATE customers SET archive_no = $1 WHERE id = $2")
-        .bind(archive_no.as_str())
-        .bind(id)
-        .execute(&mut *conn)
-        .await
-        .context("numbering customer")?;
     by_id(conn, CustomerId(id)).await?.context("customer vanished after insert")
 }
 
@@ -273,7 +272,7 @@ pub async fn due_items(
     #[derive(FromRow)]
     struct DueRow {
         id: i64,
-        archive_no: Option<String>,
+        archive_no: String,
         name: String,
         owner_id: i64,
         next_call_due: String,
@@ -293,7 +292,11 @@ pub async fn due_items(
     let mut items = Vec::new();
     for r in rows {
         let customer = CustomerId(r.id);
-        let archive_no = r.archive_no.and_then(|a| a.parse().ok()).unwrap_or_else(|| ArchiveNo::for_customer(customer));
+        let archive_no: ArchiveNo = r
+            .archive_no
+            .parse()
+            .ok()
+            .with_context(|| format!("stored archive number '{}' is malformed", r.archive_no))?;
         for (action, due) in [(Action::Call, &r.next_call_due), (Action::Visit, &r.next_visit_due)] {
             let due_on = parse_date(due)?;
             if due_on <= until {

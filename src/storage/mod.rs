@@ -7,6 +7,7 @@
 
 pub mod app_state;
 pub mod contacts;
+pub mod counters;
 pub mod customers;
 pub mod dialogues;
 pub mod escalations;

@@ -8,7 +8,7 @@ pub mod reply;
 pub mod view;
 
 use teloxide::adaptors::Throttle;
-use teloxide::adaptors::throttle::Limits;
+use teloxide::adaptors::throttle::{Limits, Settings as ThrottleSettings};
 use teloxide::dispatching::UpdateHandler;
 use teloxide::prelude::*;
 use teloxide::types::BotCommand;
@@ -21,6 +21,10 @@ use crate::templates::{Templates, keys};
 pub type TgBot = Throttle<Bot>;
 
 /// Build the bot against the configured Bot API URL (tests point it at their fake server).
+///
+/// Throttle keeps us inside Telegram's flood limits and, on a 429, pauses all sends for the
+/// `retry_after` Telegram names. It does not retry the request itself (`no_retry`): the outbox
+/// row is rescheduled durably instead, so a restart during the pause loses nothing.
 pub fn build_bot(settings: &Settings, token: &str) -> TgBot {
     let limits = Limits {
         messages_per_sec_chat: settings.rate_limits.messages_per_sec_chat,
@@ -28,7 +32,10 @@ pub fn build_bot(settings: &Settings, token: &str) -> TgBot {
         messages_per_min_channel_or_supergroup: settings.rate_limits.messages_per_min_chat,
         messages_per_sec_overall: settings.rate_limits.messages_per_sec_overall,
     };
-    Throttle::new_spawn(Bot::new(token).set_api_url(settings.telegram_api_url.clone()), limits)
+    Throttle::spawn_with_settings(
+        Bot::new(token).set_api_url(settings.telegram_api_url.clone()),
+        ThrottleSettings::default().limits(limits).no_retry(),
+    )
 }
 
 /// The one handler tree: messages and button presses. Who may do what is decided in the

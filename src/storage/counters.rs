@@ -1,0 +1,23 @@
+//! Gapless counters that roll back with their transaction.
+//!
+//! A database sequence is not transactional: a rolled-back import would leave holes in the
+//! archive numbers on PostgreSQL but not on SQLite. An upserted row is transactional on both,
+//! and concurrent callers queue on its row lock, so numbers are unique and race-free.
+
+use anyhow::Context;
+use sqlx::AnyConnection;
+
+pub const ARCHIVE_NO: &str = "archive_no";
+
+/// The next value of `name` (1 for a new counter).
+pub async fn next(conn: &mut AnyConnection, name: &str) -> anyhow::Result<i64> {
+    sqlx::query_scalar(
+        "INSERT INTO counters (name, value) VALUES ($1, 1)
+         ON CONFLICT (name) DO UPDATE SET value = counters.value + 1
+         RETURNING value",
+    )
+    .bind(name)
+    .fetch_one(conn)
+    .await
+    .with_context(|| format!("advancing counter {name}"))
+}

@@ -1,0 +1,230 @@
+//! The `guanxi` binary as an operator uses it: exit codes, staff, import/export, tick.
+
+use std::path::Path;
+use std::process::Output;
+
+use guanxi::domain::customer::Tier;
+use tokio::process::Command;
+
+use crate::helpers::app::{TOKEN, team};
+use crate::helpers::db;
+use crate::helpers::fake_telegram::FakeTelegram;
+use crate::helpers::spawn_app;
+
+async fn guanxi(env: &[(&str, &str)], args: &[&str]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_guanxi"));
+    cmd.args(args).env_clear().env("PATH", std::env::var("PATH").unwrap_or_default()).env("GUANXI_LOG", "warn");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().await.expect("the binary runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[tokio::test]
+async fn invalid_configuration_names_the_key_and_exits_with_2() {
+    let database = db::fresh().await;
+    let out = guanxi(&[("DATABASE_URL", &database.url), ("GUANXI_TIMEZONE", "Mars/Olympus")], &["migrate"]).await;
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("GUANXI_TIMEZONE") && stderr.contains("Mars/Olympus"), "{stderr}");
+
+    let out = guanxi(&[("DATABASE_URL", &database.url)], &["run"]).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("TELOXIDE_TOKEN"), "{}", text(&out.stderr));
+
+    let out = guanxi(&[("DATABASE_URL", &database.url)], &["staff", "add", "--telegram-id", "x"]).await;
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[tokio::test]
+async fn staff_are_added_listed_and_invited_from_the_command_line() {
+    let database = db::fresh().await;
+    let env = [("DATABASE_URL", database.url.as_str())];
+    let out = guanxi(
+        &env,
+        &[
+            "staff",
+            "add",
+            "--telegram-id",
+            "100",
+            "--name",
+            "管理员",
+            "--role",
+            "admin",
+            "--email",
+            "admin@corp.example",
+        ],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = guanxi(
+        &env,
+        &["staff", "add", "--telegram-id", "101", "--name", "经理", "--role", "manager", "--manager", "100"],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    // Duplicates and unknown managers are bad input.
+    let out = guanxi(&env, &["staff", "add", "--telegram-id", "100", "--name", "又是我", "--role", "rep"]).await;
+    assert_eq!(out.status.code(), Some(2));
+    let out =
+        guanxi(&env, &["staff", "add", "--telegram-id", "102", "--name", "新人", "--role", "rep", "--manager", "999"])
+            .await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("999"));
+
+    let list = text(&guanxi(&env, &["staff", "list"]).await.stdout);
+    assert!(list.contains("100\tadmin\t管理员\t\tadmin@corp.example\tyes"), "{list}");
+    assert!(list.contains("101\tmanager\t经理\t100\t"), "{list}");
+
+    let out = guanxi(&env, &["staff", "invite", "--role", "rep", "--manager", "101"]).await;
+    assert_eq!(out.status.code(), Some(0));
+    let code = text(&out.stdout).trim().to_owned();
+    assert_eq!(code.len(), 10, "{code}");
+}
+
+fn write(dir: &Path, name: &str, body: &str) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, body).unwrap();
+    path.display().to_string()
+}
+
+#[tokio::test]
+async fn a_bad_import_row_is_named_and_nothing_is_imported_then_a_good_file_round_trips() {
+    let database = db::fresh().await;
+    let env = [("DATABASE_URL", database.url.as_str())];
+    guanxi(&env, &["staff", "add", "--telegram-id", "200", "--name", "李", "--role", "rep"]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let header = "name,tier,region,owner_telegram_id,phone,last_call_on,last_visit_on\n";
+
+    let bad = write(
+        dir.path(),
+        "bad.csv",
+        &format!("{header}甲公司,A,华东,200,13800138000,2026-01-02,\n乙公司,D,华南,200,,,\n"),
+    );
+    let out = guanxi(&env, &["customers", "import", &bad]).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("line 3") && text(&out.stderr).contains("tier"), "{}", text(&out.stderr));
+    let bad_date = write(dir.path(), "bad_date.csv", &format!("{header}甲公司,A,华东,200,,2026-13-01,\n"));
+    let out = guanxi(&env, &["customers", "import", &bad_date]).await;
+    assert!(text(&out.stderr).contains("line 2") && text(&out.stderr).contains("last_call_on"));
+    let unknown_owner = write(dir.path(), "owner.csv", &format!("{header}甲公司,A,华东,999,,,\n"));
+    assert_eq!(guanxi(&env, &["customers", "import", &unknown_owner]).await.status.code(), Some(2));
+    let empty = text(&guanxi(&env, &["customers", "export"]).await.stdout);
+    assert_eq!(empty.lines().count(), 1, "nothing was imported: {empty}");
+
+    let good = write(
+        dir.path(),
+        "good.csv",
+        &format!("{header}\"甲公司, 上海\",A,华东,200,13800138000,2026-01-02,2025-12-01\n乙公司,c,华南,200,,,\n"),
+    );
+    let out = guanxi(&env, &["customers", "import", &good]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("imported 2"));
+    let export = text(&guanxi(&env, &["customers", "export"]).await.stdout);
+    let lines: Vec<&str> = export.lines().collect();
+    assert_eq!(lines.len(), 3, "{export}");
+    assert!(lines[0].starts_with("archive_no,name,tier,region,owner_telegram_id,phone"));
+    // A-tier: call a week after the last call, visit two months after the last visit.
+    assert!(lines[1].starts_with("KH-000001,\"甲公司, 上海\",A,华东,200,13800138000"), "{}", lines[1]);
+    assert!(lines[1].ends_with("2026-01-02,2025-12-01,2026-01-09,2026-02-01"), "{}", lines[1]);
+    assert!(lines[2].starts_with("KH-000002,乙公司,C,华南,200,"), "{}", lines[2]);
+
+    // The export imports again (into another archive) unchanged.
+    let other = db::fresh().await;
+    let other_env = [("DATABASE_URL", other.url.as_str())];
+    guanxi(&other_env, &["staff", "add", "--telegram-id", "200", "--name", "李", "--role", "rep"]).await;
+    let exported = write(dir.path(), "export.csv", &export);
+    assert_eq!(guanxi(&other_env, &["customers", "import", &exported]).await.status.code(), Some(0));
+    let again = text(&guanxi(&other_env, &["customers", "export"]).await.stdout);
+    assert_eq!(again, export);
+}
+
+#[tokio::test]
+async fn tick_dry_run_prints_and_stores_nothing_while_tick_sends() {
+    let app = spawn_app().await;
+    let t = team(&app).await;
+    app.add_customer("试运行公司", Tier::A, &t.rep).await;
+    let telegram = FakeTelegram::start().await;
+    let mail_dir = tempfile::tempdir().unwrap();
+    let api_url = telegram.api_url();
+    let env = [
+        ("DATABASE_URL", app.db.url.as_str()),
+        ("TELOXIDE_TOKEN", TOKEN),
+        ("TELOXIDE_API_URL", api_url.as_str()),
+        ("GUANXI_MAIL_DIR", mail_dir.path().to_str().unwrap()),
+    ];
+    // Thursday 09:30 Beijing time: the digest and the manager's escalation are owed.
+    let out = guanxi(&env, &["tick", "--now", "2026-01-08T09:30:00+08:00", "--dry-run"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("2 messages would be sent"), "{stdout}");
+    assert!(stdout.contains("试运行公司") && stdout.contains("manager@corp.example"), "{stdout}");
+    assert!(app.outbox().await.is_empty(), "a dry run stores nothing");
+    assert!(telegram.sent().is_empty());
+
+    let out = guanxi(&env, &["tick", "--now", "2026-01-08T09:30:00+08:00"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("delivered 2"), "{}", text(&out.stdout));
+    assert_eq!(telegram.sent_to(t.rep.telegram_id.0).len(), 1);
+    // Without SMTP the e-mail is an .eml file in the mail folder.
+    let files: Vec<_> = std::fs::read_dir(mail_dir.path()).unwrap().collect();
+    assert_eq!(files.len(), 1);
+    // Again: nothing new.
+    let out = guanxi(&env, &["tick", "--now", "2026-01-08T09:45:00+08:00"]).await;
+    assert!(text(&out.stdout).contains("delivered 0"), "{}", text(&out.stdout));
+    assert_eq!(telegram.sent().len(), 1);
+    // No secret in anything the binary printed.
+    for output in [text(&out.stdout), text(&out.stderr)] {
+        assert!(!output.contains("TEST-TOKEN"), "{output}");
+    }
+}
+
+#[tokio::test]
+async fn guanxi_run_serves_the_bot_until_sigterm_and_logs_no_secrets() {
+    let database = db::fresh().await;
+    let telegram = FakeTelegram::start().await;
+    let mail_dir = tempfile::tempdir().unwrap();
+    let api_url = telegram.api_url();
+    let db_env = [("DATABASE_URL", database.url.as_str())];
+    let out = guanxi(&db_env, &["staff", "add", "--telegram-id", "300", "--name", "管理员", "--role", "admin"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+
+    let child = Command::new(env!("CARGO_BIN_EXE_guanxi"))
+        .arg("run")
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("GUANXI_LOG", "debug,hyper=info,reqwest=info")
+        .env("DATABASE_URL", &database.url)
+        .env("TELOXIDE_TOKEN", TOKEN)
+        .env("TELOXIDE_API_URL", &api_url)
+        .env("GUANXI_MAIL_DIR", mail_dir.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("guanxi run starts");
+
+    // The production task set: the background worker answers without any help from the test.
+    let admin = crate::helpers::TgUser::new(300, "管");
+    telegram.push_text(&admin, "/help");
+    let replies = telegram.wait_for_sent_to(300, 1).await;
+    assert!(replies[0].text.contains("/newcustomer"), "{}", replies[0].text);
+    assert_eq!(telegram.my_commands().len(), 2, "the command menu is published at start");
+
+    let pid = child.id().expect("running").to_string();
+    let killed = Command::new("kill").args(["-TERM", &pid]).status().await.unwrap();
+    assert!(killed.success());
+    let out = tokio::time::timeout(std::time::Duration::from_secs(20), child.wait_with_output())
+        .await
+        .expect("guanxi stops within 20 s of SIGTERM")
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let logs = text(&out.stderr);
+    assert!(logs.contains("shutting down"), "{logs}");
+    assert!(!logs.contains("TEST-TOKEN"), "the bot token leaked into the logs");
+}

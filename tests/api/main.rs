@@ -1,0 +1,12 @@
+//! The one integration test binary: the real app against a fake Telegram Bot API over HTTP,
+//! an SMTP sink over SMTP, and a fresh database per test — SQLite by default, PostgreSQL when
+//! `TEST_DATABASE_URL=postgres://…` is set.
+
+mod bot;
+mod cadence;
+mod cli;
+mod fakes;
+mod harness;
+mod helpers;
+mod outbox;
+mod templates;

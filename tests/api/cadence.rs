@@ -2,6 +2,7 @@
 
 use chrono::{Datelike, Duration, NaiveDate, Weekday};
 use guanxi::domain::customer::Tier;
+use guanxi::domain::staff::Role;
 use guanxi::jobs::planner;
 
 use crate::helpers::app::{DIRECTOR_EMAIL, MANAGER_EMAIL, team};
@@ -161,12 +162,7 @@ async fn a_restart_between_ticks_sends_nothing_twice_and_loses_nothing() {
     // process dies before the worker delivers anything.
     app.set_time("2026-01-08 09:00");
     app.stop().await;
-    let ctx = guanxi::startup::build_context(
-        crate::helpers::app::settings_for(&app.telegram, &app.smtp, &app.db.url),
-        std::sync::Arc::new(app.clock.clone()),
-    )
-    .await
-    .unwrap();
+    let ctx = app.other_process().await;
     let report = planner::plan(&ctx, app.now()).await.unwrap();
     assert_eq!((report.digests, report.escalation_emails), (1, 1));
     ctx.db.close().await;
@@ -190,12 +186,7 @@ async fn a_message_claimed_by_a_worker_that_died_is_sent_once_after_its_lease() 
     app.add_customer("乙公司", Tier::B, &t.rep).await;
     app.set_time("2026-01-05 09:00");
     app.stop().await;
-    let ctx = guanxi::startup::build_context(
-        crate::helpers::app::settings_for(&app.telegram, &app.smtp, &app.db.url),
-        std::sync::Arc::new(app.clock.clone()),
-    )
-    .await
-    .unwrap();
+    let ctx = app.other_process().await;
     planner::plan(&ctx, app.now()).await.unwrap();
     // A worker claims the digest and dies before sending it.
     let mut conn = ctx.db.pool().acquire().await.unwrap();
@@ -254,4 +245,31 @@ async fn catch_up_after_five_days_down_sends_each_owed_item_once() {
     app.tick_at("2026-01-13 10:00").await;
     assert_eq!(app.smtp.messages_to(DIRECTOR_EMAIL).len(), 1);
     assert_eq!(app.smtp.messages_to(MANAGER_EMAIL).len(), 2, "both visits (8 days) reach the manager");
+}
+
+#[tokio::test]
+async fn a_changed_cadence_policy_recomputes_stored_due_dates_at_start() {
+    let mut app = spawn_app().await;
+    let t = team(&app).await;
+    app.add_customer("戊公司", Tier::C, &t.rep).await;
+    app.set_time("2026-01-06 10:00");
+    let reply = app.say(&t.rep_user, "/call 戊公司 首次联系").await;
+    assert!(reply.text.contains("下次电话：2026-01-20"), "{}", reply.text);
+
+    // The company decides C-tier customers get a call every 10 days.
+    app.restart_with(|s| s.cadence.c.call = guanxi::domain::cadence::Interval::Days(10)).await;
+    let card = app.say(&t.rep_user, "/customer 戊公司").await;
+    assert!(card.text.contains("下次电话：2026-01-16"), "{}", card.text);
+}
+
+#[tokio::test]
+async fn a_rep_without_a_manager_is_escalated_to_the_administrators() {
+    let app = spawn_app().await;
+    app.add_staff(9100, "系统管理员", Role::Admin, None, Some("admin@corp.example")).await;
+    let lone = app.add_staff(9101, "独立销售", Role::Rep, None, None).await;
+    let customer = app.add_customer("己公司", Tier::A, &lone).await;
+    app.tick_at("2026-01-08 09:00").await;
+    let mails = app.smtp.messages_to("admin@corp.example");
+    assert_eq!(mails.len(), 1);
+    assert!(mails[0].body.contains(customer.customer.archive_no.as_str()) && mails[0].body.contains("管理员"));
 }

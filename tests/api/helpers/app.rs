@@ -77,7 +77,10 @@ pub fn settings_for(telegram: &FakeTelegram, smtp: &SmtpSink, database_url: &str
 }
 
 async fn build_ctx(telegram: &FakeTelegram, smtp: &SmtpSink, clock: &ManualClock, url: &str) -> Ctx {
-    let settings = settings_for(telegram, smtp, url);
+    build_ctx_with(settings_for(telegram, smtp, url), clock).await
+}
+
+async fn build_ctx_with(settings: Settings, clock: &ManualClock) -> Ctx {
     startup::build_context(settings, Arc::new(clock.clone())).await.expect("app builds")
 }
 
@@ -116,10 +119,22 @@ impl TestApp {
 
     /// A new process on the same database: everything in memory is gone.
     pub async fn restart(&mut self) {
+        self.restart_with(|_| {}).await;
+    }
+
+    /// Restart with changed settings (as after editing `guanxi.toml`).
+    pub async fn restart_with(&mut self, change: impl FnOnce(&mut Settings)) {
         self.stop().await;
-        self.ctx = build_ctx(&self.telegram, &self.smtp, &self.clock, &self.db.url).await;
+        let mut settings = settings_for(&self.telegram, &self.smtp, &self.db.url);
+        change(&mut settings);
+        self.ctx = build_ctx_with(settings, &self.clock).await;
         self.worker = new_worker(&self.ctx, &self.smtp);
         self.start().await;
+    }
+
+    /// The context another process on the same database would build (one that is about to die).
+    pub async fn other_process(&self) -> Ctx {
+        build_ctx(&self.telegram, &self.smtp, &self.clock, &self.db.url).await
     }
 
     pub fn now(&self) -> DateTime<Utc> {

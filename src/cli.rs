@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand};
 
 use crate::clock::{Clock, FixedClock, SystemClock};
+use crate::domain::report::Period;
 use crate::config::{ConfigError, Settings};
 use crate::domain::ids::TelegramUserId;
 use crate::domain::staff::Role;
@@ -53,6 +54,73 @@ pub enum Command {
     /// Import or export the customer archive.
     #[command(subcommand)]
     Customers(CustomersCommand),
+    /// The on-duty roster for complaints.
+    #[command(subcommand)]
+    Duty(DutyCommand),
+    /// Departments that complaints are assigned to, and their heads.
+    #[command(subcommand)]
+    Departments(DepartmentsCommand),
+    /// Reports.
+    #[command(subcommand)]
+    Report(ReportCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DutyCommand {
+    /// Put someone on duty for a shift.
+    Set {
+        #[arg(long)]
+        telegram_id: i64,
+        /// Shift start (RFC 3339); default now.
+        #[arg(long, value_parser = parse_instant)]
+        from: Option<DateTime<Utc>>,
+        /// Shift end (RFC 3339).
+        #[arg(long, value_parser = parse_instant)]
+        until: DateTime<Utc>,
+    },
+    /// Who is on duty at an instant (default now).
+    List {
+        #[arg(long, value_parser = parse_instant)]
+        at: Option<DateTime<Utc>>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DepartmentsCommand {
+    List,
+    /// Create or change a department; `service` is customer service (its head is the service manager).
+    Set {
+        key: String,
+        /// The head's Telegram id.
+        #[arg(long)]
+        head: Option<i64>,
+        #[arg(long)]
+        name_zh: Option<String>,
+        #[arg(long)]
+        name_en: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReportCommand {
+    /// Complaint statistics (客户投诉统计表) for a month, quarter or year.
+    Complaints {
+        /// 2026-11, 2026-Q4 or 2026.
+        #[arg(long, value_parser = parse_period)]
+        period: Period,
+        #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+        format: ReportFormat,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReportFormat {
+    Text,
+    Csv,
+}
+
+fn parse_period(s: &str) -> Result<Period, String> {
+    s.parse().map_err(|()| format!("'{s}' is not a period like 2026-11, 2026-Q4 or 2026"))
 }
 
 #[derive(Debug, Subcommand)]
@@ -188,6 +256,17 @@ async fn dispatch(cli: Cli) -> Result<(), CliError> {
             services::import::export_csv(&ctx, stdout.lock()).await?;
             Ok(())
         }
+        Command::Duty(command) => duty(&ctx, command).await,
+        Command::Departments(command) => departments(&ctx, command).await,
+        Command::Report(ReportCommand::Complaints { period, format }) => {
+            let (stats, all) = services::complaints::report(&ctx, period).await?;
+            let text = match format {
+                ReportFormat::Text => crate::render::complaint_report(&ctx.templates, ctx.settings.locale, period, &stats, &all),
+                ReportFormat::Csv => crate::render::complaint_report_csv(period, &stats)?,
+            };
+            println!("{}", text.trim_end());
+            Ok(())
+        }
     };
     ctx.db.close().await;
     result
@@ -279,4 +358,79 @@ fn check_email(email: Option<String>) -> Result<Option<String>, CliError> {
                 .map_err(|_| CliError::BadInput(format!("--email: '{e}' is not an e-mail address")))
         })
         .transpose()
+}
+
+async fn staff_by_telegram(ctx: &Ctx, telegram_id: i64) -> Result<crate::storage::staff::Staff, CliError> {
+    let mut conn = ctx.db.pool().acquire().await.context("connecting")?;
+    staff_store::by_telegram_id(&mut conn, TelegramUserId(telegram_id))
+        .await?
+        .filter(|s| s.active)
+        .ok_or_else(|| CliError::BadInput(format!("no active staff member has Telegram id {telegram_id}")))
+}
+
+async fn duty(ctx: &Ctx, command: DutyCommand) -> Result<(), CliError> {
+    match command {
+        DutyCommand::Set { telegram_id, from, until } => {
+            let staff = staff_by_telegram(ctx, telegram_id).await?;
+            let from = from.unwrap_or_else(|| ctx.now());
+            if until <= from {
+                return Err(CliError::BadInput("--until must be after --from".into()));
+            }
+            let mut conn = ctx.db.pool().acquire().await.context("connecting")?;
+            crate::storage::duty::add(&mut conn, staff.id, from, until, ctx.now()).await?;
+            println!("{} is on duty from {} to {}", staff.name, ctx.local_time(from), ctx.local_time(until));
+        }
+        DutyCommand::List { at } => {
+            let at = at.unwrap_or_else(|| ctx.now());
+            let mut conn = ctx.db.pool().acquire().await.context("connecting")?;
+            let everyone = staff_store::list(&mut conn).await?;
+            for (id, until) in crate::storage::duty::on_duty(&mut conn, at).await? {
+                if let Some(s) = everyone.iter().find(|s| s.id == id) {
+                    println!("{}\t{}\t{}", s.telegram_id.0, s.name, ctx.local_time(until));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn departments(ctx: &Ctx, command: DepartmentsCommand) -> Result<(), CliError> {
+    use crate::storage::departments as store;
+    match command {
+        DepartmentsCommand::List => {
+            let mut conn = ctx.db.pool().acquire().await.context("connecting")?;
+            let everyone = staff_store::list(&mut conn).await?;
+            println!("key\tname_zh\tname_en\thead_telegram_id\thandles_complaints");
+            for d in store::all(&mut conn).await? {
+                let head = d.head.and_then(|h| everyone.iter().find(|s| s.id == h)).map(|s| s.telegram_id.0.to_string());
+                println!("{}\t{}\t{}\t{}\t{}", d.key, d.name_zh, d.name_en, head.unwrap_or_default(), d.handles_complaints);
+            }
+        }
+        DepartmentsCommand::Set { key, head, name_zh, name_en } => {
+            if key.is_empty() || !key.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') {
+                return Err(CliError::BadInput(format!("department key '{key}' must be lower-case letters, digits or _")));
+            }
+            let head = match head {
+                Some(tg) => Some(staff_by_telegram(ctx, tg).await?.id),
+                None => None,
+            };
+            let mut conn = ctx.db.pool().acquire().await.context("connecting")?;
+            let existing = store::get(&mut conn, &key).await?;
+            let (zh, en) = match (&existing, name_zh, name_en) {
+                (_, Some(zh), Some(en)) => (zh, en),
+                (Some(d), zh, en) => (zh.unwrap_or_else(|| d.name_zh.clone()), en.unwrap_or_else(|| d.name_en.clone())),
+                (None, _, _) => return Err(CliError::BadInput("a new department needs --name-zh and --name-en".into())),
+            };
+            let department = store::Department {
+                handles_complaints: existing.as_ref().map(|d| d.handles_complaints).unwrap_or(key != store::SERVICE),
+                head: head.or(existing.and_then(|d| d.head)),
+                key,
+                name_zh: zh,
+                name_en: en,
+            };
+            store::upsert(&mut conn, &department).await?;
+            println!("department {} saved", department.key);
+        }
+    }
+    Ok(())
 }

@@ -13,6 +13,7 @@ use chrono_tz::Tz;
 use serde::Deserialize;
 
 use crate::domain::cadence::CadencePolicy;
+use crate::domain::complaint::ComplaintPolicy;
 use crate::domain::escalation::EscalationPolicy;
 use crate::locale::Locale;
 
@@ -159,6 +160,8 @@ pub struct Settings {
     pub worker_poll_secs: u64,
     /// Attempts before an outbox row becomes a dead letter.
     pub max_attempts: u32,
+    /// Deadlines and timers of the complaint procedure.
+    pub complaints: ComplaintPolicy,
 }
 
 /// The shape of `guanxi.toml`: every key optional.
@@ -174,6 +177,7 @@ struct FileSettings {
     cadence: Option<CadencePolicy>,
     escalation: Option<EscalationPolicy>,
     delivery: Option<FileDelivery>,
+    complaints: Option<ComplaintPolicy>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -288,6 +292,10 @@ impl Settings {
                 ));
             }
         }
+        let complaints = file.complaints.unwrap_or_default();
+        if [complaints.urgent_days, complaints.normal_days, complaints.complex_days].contains(&0) {
+            return Err(ConfigError::new("complaints", "deadlines must be at least 1 day"));
+        }
         let max_attempts = delivery.max_attempts.unwrap_or(8);
         if max_attempts == 0 {
             return Err(ConfigError::new("delivery.max_attempts", "must be at least 1"));
@@ -312,6 +320,7 @@ impl Settings {
             escalation,
             worker_poll_secs: delivery.worker_poll_secs.unwrap_or(5).max(1),
             max_attempts,
+            complaints,
         })
     }
 
@@ -385,6 +394,7 @@ mod tests {
             (defaults.daily_round_at, defaults.upcoming_days)
         );
         assert_eq!(from_file.mail, defaults.mail);
+        assert_eq!(from_file.complaints, defaults.complaints);
     }
 
     #[test]

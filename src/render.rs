@@ -137,3 +137,84 @@ pub fn escalation_email(
     );
     (subject, body)
 }
+
+/// The complaint statistics as a chat message or a text report.
+pub fn complaint_report(
+    t: &Templates,
+    locale: Locale,
+    period: crate::domain::report::Period,
+    stats: &crate::domain::report::Stats,
+    departments: &[crate::storage::departments::Department],
+) -> String {
+    use crate::telegram::complaint_view::method_label;
+    let none = t.render(locale, keys::REPORT_NONE, &[]);
+    let line = |label: &str, count: usize| {
+        t.render(locale, keys::REPORT_COUNT_LINE, &[("label", label), ("count", &count.to_string())])
+    };
+    let lines = |items: Vec<String>| if items.is_empty() { none.clone() } else { items.join("\n") };
+    let by_department = lines(
+        stats
+            .by_department
+            .iter()
+            .map(|(key, n)| {
+                let name = departments.iter().find(|d| &d.key == key).map(|d| d.name(locale).to_owned());
+                line(&name.unwrap_or_else(|| key.clone()), *n)
+            })
+            .collect(),
+    );
+    let by_method = lines(stats.by_method.iter().map(|(m, n)| line(&method_label(t, locale, *m), *n)).collect());
+    let by_tier = lines(
+        stats
+            .by_tier
+            .iter()
+            .map(|(tier, n)| match tier {
+                Some(tier) => line(&t.render(locale, keys::REPORT_TIER, &[("tier", tier.as_str())]), *n),
+                None => line(&t.render(locale, keys::REPORT_NOT_LINKED, &[]), *n),
+            })
+            .collect(),
+    );
+    let or_none = |v: Option<String>| v.unwrap_or_else(|| none.clone());
+    t.render(
+        locale,
+        keys::REPORT_TEXT,
+        &[
+            ("period", &period.to_string()),
+            ("total", &stats.total.to_string()),
+            ("not_our_fault", &stats.not_our_fault.to_string()),
+            ("open", &stats.open.to_string()),
+            ("by_department", &by_department),
+            ("by_method", &by_method),
+            ("by_tier", &by_tier),
+            ("loss", &crate::domain::complaint::format_amount(stats.loss_cents)),
+            ("avg_hours", &or_none(stats.avg_hours_to_resolution.map(|h| format!("{h:.1}")))),
+            ("within_deadline", &or_none(stats.within_deadline.map(|s| format!("{:.0}%", s * 100.0)))),
+            ("satisfaction", &or_none(stats.avg_satisfaction.map(|s| format!("{s:.2}")))),
+        ],
+    )
+}
+
+/// The statistics as CSV rows `section,key,value` (for spreadsheets).
+pub fn complaint_report_csv(period: crate::domain::report::Period, stats: &crate::domain::report::Stats) -> anyhow::Result<String> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(["section", "key", "value"])?;
+    let p = period.to_string();
+    w.write_record(["period", "", &p])?;
+    w.write_record(["total", "", &stats.total.to_string()])?;
+    w.write_record(["not_our_fault", "", &stats.not_our_fault.to_string()])?;
+    w.write_record(["open", "", &stats.open.to_string()])?;
+    for (key, n) in &stats.by_department {
+        w.write_record(["department", key, &n.to_string()])?;
+    }
+    for (m, n) in &stats.by_method {
+        w.write_record(["method", m.as_str(), &n.to_string()])?;
+    }
+    for (tier, n) in &stats.by_tier {
+        w.write_record(["tier", tier.map(|t| t.as_str()).unwrap_or("none"), &n.to_string()])?;
+    }
+    w.write_record(["loss_cny", "", &format!("{}.{:02}", stats.loss_cents / 100, stats.loss_cents % 100)])?;
+    let opt = |v: Option<f64>, digits: usize| v.map(|v| format!("{v:.digits$}")).unwrap_or_default();
+    w.write_record(["avg_hours_to_resolution", "", &opt(stats.avg_hours_to_resolution, 1)])?;
+    w.write_record(["within_deadline_share", "", &opt(stats.within_deadline, 3)])?;
+    w.write_record(["avg_satisfaction", "", &opt(stats.avg_satisfaction, 2)])?;
+    Ok(String::from_utf8(w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?)?)
+}

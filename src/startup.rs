@@ -61,7 +61,11 @@ impl Tasks {
 
 /// Publish the command menu and start the dispatcher (long polling) and the chosen tasks.
 pub async fn start(ctx: &Ctx, bot: TgBot, mailer: Mailer, tasks: Tasks) -> anyhow::Result<Running> {
-    if let Err(error) = telegram::publish_commands(&bot, &ctx.templates, ctx.settings.locale).await {
+    let staff = {
+        let mut conn = ctx.db.pool().acquire().await?;
+        crate::storage::staff::list(&mut conn).await?
+    };
+    if let Err(error) = telegram::publish_commands(&bot, &ctx.templates, ctx.settings.locale, &staff).await {
         tracing::warn!(%error, "could not publish the command menu; continuing");
     }
     let (stop_worker, stop) = shutdown::channel();

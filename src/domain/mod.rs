@@ -5,9 +5,11 @@
 
 pub mod agenda;
 pub mod cadence;
+pub mod complaint;
 pub mod calendar;
 pub mod customer;
 pub mod escalation;
 pub mod ids;
 pub mod invite;
+pub mod report;
 pub mod staff;

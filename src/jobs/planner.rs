@@ -29,6 +29,8 @@ pub struct PlanReport {
     pub digests: usize,
     pub escalated_items: usize,
     pub escalation_emails: usize,
+    /// Complaint timers that produced messages (they run every tick, at any hour).
+    pub complaint_alarms: usize,
 }
 
 /// Run the planner as of `now`, committing everything it queues in one transaction.
@@ -38,7 +40,7 @@ pub async fn plan(ctx: &Ctx, now: DateTime<Utc>) -> anyhow::Result<PlanReport> {
     let report = plan_in(ctx, &mut tx, now).await?;
     app_state::set(&mut tx, app_state::LAST_TICK, &now.to_rfc3339()).await?;
     tx.commit().await.context("committing planner run")?;
-    if report.digests + report.escalation_emails > 0 {
+    if report.digests + report.escalation_emails + report.complaint_alarms > 0 {
         tracing::info!(?report, "planner queued messages");
     }
     Ok(report)
@@ -47,16 +49,17 @@ pub async fn plan(ctx: &Ctx, now: DateTime<Utc>) -> anyhow::Result<PlanReport> {
 /// The planner's work inside a caller's transaction (`guanxi tick --dry-run` rolls it back).
 pub async fn plan_in(ctx: &Ctx, tx: &mut Tx, now: DateTime<Utc>) -> anyhow::Result<PlanReport> {
     let settings = &ctx.settings;
+    let complaint_alarms = crate::services::complaints::plan_alarms(ctx, tx, now).await?;
     let local_now = now.with_timezone(&settings.timezone).naive_local();
     let calendar = WorkCalendar::default();
     let Some(today) = daily_round_due(&calendar, local_now, settings.daily_round_at) else {
-        return Ok(PlanReport::default());
+        return Ok(PlanReport { complaint_alarms, ..PlanReport::default() });
     };
     let horizon = today + chrono::Duration::days(settings.upcoming_days.into());
     let items = customers::due_items(tx, horizon, None).await?;
     let staff: HashMap<StaffId, Staff> = staff_store::list(tx).await?.into_iter().map(|s| (s.id, s)).collect();
 
-    let mut report = PlanReport { round: Some(today), ..PlanReport::default() };
+    let mut report = PlanReport { round: Some(today), complaint_alarms, ..PlanReport::default() };
     report.digests = queue_digests(ctx, tx, &items, &staff, today, now).await?;
     let (escalated, emails) = queue_escalations(ctx, tx, &items, &staff, today, now).await?;
     report.escalated_items = escalated;

@@ -2,6 +2,7 @@
 //! transaction. The bot handlers, the CLI and the jobs all go through here, so there is one
 //! path for each change.
 
+pub mod complaints;
 pub mod customers;
 pub mod import;
 pub mod staff;
@@ -35,5 +36,10 @@ impl Ctx {
     /// The local calendar date of an instant, in the company's time zone.
     pub fn local_date(&self, t: DateTime<Utc>) -> NaiveDate {
         t.with_timezone(&self.settings.timezone).date_naive()
+    }
+
+    /// An instant as people read it: local `YYYY-MM-DD HH:MM`.
+    pub fn local_time(&self, t: DateTime<Utc>) -> String {
+        t.with_timezone(&self.settings.timezone).format("%Y-%m-%d %H:%M").to_string()
     }
 }

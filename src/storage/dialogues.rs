@@ -38,3 +38,15 @@ pub async fn clear(conn: &mut AnyConnection, chat_id: i64) -> anyhow::Result<()>
         .context("clearing dialogue state")?;
     Ok(())
 }
+
+/// Delete the state only if it is still exactly `state`; `false` when it changed or is gone.
+/// This is how a dialogue's result is consumed once, inside the transaction that uses it.
+pub async fn take(conn: &mut AnyConnection, chat_id: i64, state: &str) -> anyhow::Result<bool> {
+    let done = sqlx::query("DELETE FROM dialogues WHERE chat_id = $1 AND state = $2")
+        .bind(chat_id)
+        .bind(state)
+        .execute(conn)
+        .await
+        .context("consuming dialogue state")?;
+    Ok(done.rows_affected() == 1)
+}

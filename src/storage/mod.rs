@@ -6,10 +6,13 @@
 //! row locking) are decided by [`Backend`] in this module and in `outbox.rs`.
 
 pub mod app_state;
+pub mod complaints;
 pub mod contacts;
 pub mod counters;
 pub mod customers;
+pub mod departments;
 pub mod dialogues;
+pub mod duty;
 pub mod escalations;
 pub mod interactions;
 pub mod invites;

@@ -14,6 +14,34 @@ pub enum Command {
     NewCustomer,
     Log { action: crate::domain::cadence::Action, customer: String, notes: String },
     Due,
+    /// Customers: start the complaint form.
+    Complain,
+    /// Customers: where a complaint of mine stands.
+    Status(String),
+    /// Customers: my complaints.
+    MyComplaints,
+    /// Staff: record a complaint that came by phone, e-mail or in person.
+    NewComplaint,
+    /// Staff: open complaints I can act on.
+    Complaints,
+    /// Staff: one complaint's card, history and next actions.
+    Complaint(String),
+    /// Staff: link a complaint to an archive customer.
+    Link { complaint: String, customer: String },
+    /// Staff: the duty roster.
+    Duty(DutyCommand),
+    /// Staff: statistics for a period.
+    Report { period: String },
+    /// Staff: record a revisit call.
+    Revisit { complaint: String, rating: u8, comment: String },
+}
+
+/// `/duty`, `/duty on [hours]`, `/duty off`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DutyCommand {
+    Show,
+    On { hours: u32 },
+    Off,
 }
 
 /// What was wrong with a command; each maps to a reply template.
@@ -67,8 +95,49 @@ fn parse_command(name: &str, args: &str) -> Result<Command, ParseError> {
         "call" | "电话" => log(Action::Call, "call", args),
         "visit" | "拜访" => log(Action::Visit, "visit", args),
         "due" | "待办" => no_args(Command::Due),
+        "complain" | "投诉" => no_args(Command::Complain),
+        "status" | "查询" => one_arg(args, "status").map(Command::Status),
+        "mycomplaints" | "我的投诉" => no_args(Command::MyComplaints),
+        "newcomplaint" | "登记投诉" => no_args(Command::NewComplaint),
+        "complaints" | "投诉列表" => no_args(Command::Complaints),
+        "complaint" | "投诉单" => one_arg(args, "complaint").map(Command::Complaint),
+        "link" | "关联" => match split_reference(args) {
+            Some((complaint, customer)) if !customer.is_empty() => {
+                Ok(Command::Link { complaint: complaint.to_owned(), customer: unquote(customer).to_owned() })
+            }
+            _ => Err(ParseError::Usage { command: "link" }),
+        },
+        "duty" | "值班" => match args.split_whitespace().collect::<Vec<_>>().as_slice() {
+            [] => Ok(Command::Duty(DutyCommand::Show)),
+            ["on" | "上班"] => Ok(Command::Duty(DutyCommand::On { hours: 12 })),
+            ["on" | "上班", hours] => match hours.parse::<u32>() {
+                Ok(hours @ 1..=72) => Ok(Command::Duty(DutyCommand::On { hours })),
+                _ => Err(ParseError::Usage { command: "duty" }),
+            },
+            ["off" | "下班"] => Ok(Command::Duty(DutyCommand::Off)),
+            _ => Err(ParseError::Usage { command: "duty" }),
+        },
+        "report" | "报表" => match args.split_whitespace().collect::<Vec<_>>().as_slice() {
+            ["complaints" | "投诉", period] => Ok(Command::Report { period: (*period).to_owned() }),
+            _ => Err(ParseError::Usage { command: "report" }),
+        },
+        "revisit" | "回访" => {
+            let mut parts = args.splitn(3, char::is_whitespace);
+            match (parts.next(), parts.next().map(str::parse::<u8>), parts.next()) {
+                (Some(complaint), Some(Ok(rating @ 1..=5)), comment) if !complaint.is_empty() => Ok(Command::Revisit {
+                    complaint: complaint.to_owned(),
+                    rating,
+                    comment: comment.unwrap_or("").trim().to_owned(),
+                }),
+                _ => Err(ParseError::Usage { command: "revisit" }),
+            }
+        }
         other => Err(ParseError::Unknown(other.to_owned())),
     }
+}
+
+fn one_arg(args: &str, command: &'static str) -> Result<String, ParseError> {
+    if args.is_empty() { Err(ParseError::Usage { command }) } else { Ok(unquote(args).to_owned()) }
 }
 
 fn log(action: crate::domain::cadence::Action, command: &'static str, args: &str) -> Result<Command, ParseError> {
@@ -168,6 +237,47 @@ mod tests {
         assert_eq!(err("/visit \"unclosed notes"), ParseError::Usage { command: "visit" });
         assert_eq!(err("/customer"), ParseError::Usage { command: "customer" });
         assert_eq!(err("/frobnicate now"), ParseError::Unknown("frobnicate".into()));
+    }
+
+    #[test]
+    fn complaint_commands() {
+        let table = [
+            ("/complain", Command::Complain),
+            ("/投诉", Command::Complain),
+            ("/status TS-20261125-0001", Command::Status("TS-20261125-0001".into())),
+            ("/mycomplaints", Command::MyComplaints),
+            ("/newcomplaint", Command::NewComplaint),
+            ("/complaints", Command::Complaints),
+            ("/complaint TS-20261125-0001", Command::Complaint("TS-20261125-0001".into())),
+            (
+                "/link TS-20261125-0001 \"华东 机械\"",
+                Command::Link { complaint: "TS-20261125-0001".into(), customer: "华东 机械".into() },
+            ),
+            ("/duty", Command::Duty(DutyCommand::Show)),
+            ("/duty on", Command::Duty(DutyCommand::On { hours: 12 })),
+            ("/duty on 8", Command::Duty(DutyCommand::On { hours: 8 })),
+            ("/duty off", Command::Duty(DutyCommand::Off)),
+            ("/report complaints 2026-Q4", Command::Report { period: "2026-Q4".into() }),
+            (
+                "/revisit TS-20261125-0001 4 服务很好",
+                Command::Revisit { complaint: "TS-20261125-0001".into(), rating: 4, comment: "服务很好".into() },
+            ),
+            ("/revisit TS-20261125-0001 5", Command::Revisit { complaint: "TS-20261125-0001".into(), rating: 5, comment: String::new() }),
+        ];
+        for (text, expected) in table {
+            assert_eq!(ok(text), expected, "{text}");
+        }
+        for (text, command) in [
+            ("/status", "status"),
+            ("/duty on 100", "duty"),
+            ("/duty maybe", "duty"),
+            ("/report sales 2026", "report"),
+            ("/revisit TS-20261125-0001 6", "revisit"),
+            ("/revisit TS-20261125-0001", "revisit"),
+            ("/link TS-20261125-0001", "link"),
+        ] {
+            assert_eq!(err(text), ParseError::Usage { command }, "{text}");
+        }
     }
 
     #[test]

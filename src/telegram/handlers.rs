@@ -1,43 +1,69 @@
-//! Endpoints: identify the sender, parse, ask the services, reply.
+//! Endpoints: identify the sender, parse, route, reply.
 //!
-//! Every message gets an answer. An unregistered sender only ever reads the introduction (or
-//! redeems an invitation): the staff lookup comes before anything that could show data.
+//! Every message gets an answer. Staff are recognised by their Telegram id; everyone else is
+//! treated as a customer and only reaches the customer menu (complaints, their own status) or
+//! an invitation code — the staff lookup comes before anything that could show staff data.
 
 use teloxide::prelude::*;
 use teloxide::types::{Me, User};
 
 use super::TgBot;
 use super::commands::{self, Command, ParseError};
-use super::dialogue::{NewCustomerDraft, Purpose, State, Step};
+use super::dialogue::State;
 use super::reply::Replier;
-use super::view;
-use crate::domain::agenda::Agenda;
-use crate::domain::cadence::Action;
-use crate::domain::customer::{CardFields, CustomerName, Phone, Tier, optional_text};
-use crate::domain::ids::{CustomerId, StaffId, TelegramUserId};
-use crate::domain::invite::InviteProblem;
-use crate::domain::staff::Role;
+use super::{complaints, customer, form, staff};
+use crate::domain::ids::TelegramUserId;
 use crate::locale::Locale;
-use crate::render;
-use crate::services::staff::StaffError;
-use crate::services::{self, Ctx};
-use crate::storage::contacts::{self, Contact};
-use crate::storage::customers::{self, CustomerRecord};
+use crate::services::Ctx;
+use crate::storage::complaints::Attachment;
+use crate::storage::dialogues;
 use crate::storage::staff::{self as staff_store, Staff};
-use crate::storage::{dialogues, interactions};
 use crate::templates::{Key, keys};
 
-/// How many customers a reference may match before we ask the person to be more specific.
-const MAX_CANDIDATES: i64 = 8;
+/// What a message carries, as far as the bot cares.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Input {
+    Text(String),
+    /// A photo or document, kept by Telegram `file_id`.
+    File(Attachment),
+    Unsupported,
+}
 
-pub async fn on_message(msg: Message, upd: Update, me: Me, ctx: Ctx) -> anyhow::Result<()> {
+impl Input {
+    fn from_message(msg: &Message) -> Self {
+        if let Some(text) = msg.text() {
+            return Self::Text(text.to_owned());
+        }
+        if let Some(photo) = msg.photo().and_then(|sizes| sizes.iter().max_by_key(|p| p.width * p.height)) {
+            return Self::File(Attachment { kind: "photo".into(), file_id: photo.file.id.0.clone(), file_name: None });
+        }
+        if let Some(doc) = msg.document() {
+            return Self::File(Attachment {
+                kind: "document".into(),
+                file_id: doc.file.id.0.clone(),
+                file_name: doc.file_name.clone(),
+            });
+        }
+        Self::Unsupported
+    }
+
+    pub fn text(&self) -> Option<&str> {
+        match self {
+            Self::Text(t) => Some(t),
+            _ => None,
+        }
+    }
+}
+
+pub async fn on_message(bot: TgBot, msg: Message, upd: Update, me: Me, ctx: Ctx) -> anyhow::Result<()> {
     let Some(user) = msg.from.as_ref() else { return Ok(()) };
     if !msg.chat.is_private() {
         return Ok(());
     }
     let locale = Locale::from_telegram(user.language_code.as_deref(), ctx.settings.locale);
     let mut reply = Replier::new(ctx.clone(), msg.chat.id.0, upd.id.0, locale);
-    if let Err(error) = handle_message(&ctx, &mut reply, user, msg.text(), me.username()).await {
+    let input = Input::from_message(&msg);
+    if let Err(error) = handle_message(&ctx, &bot, &mut reply, user, input, me.username()).await {
         tracing::error!(error = format!("{error:#}"), update = upd.id.0, "handling a message failed");
         reply.template(keys::INTERNAL_ERROR, &[]).await.ok();
     }
@@ -59,7 +85,7 @@ pub async fn on_callback(bot: TgBot, q: CallbackQuery, upd: Update, ctx: Ctx) ->
     Ok(())
 }
 
-fn telegram_id(user: &User) -> TelegramUserId {
+pub(super) fn telegram_id(user: &User) -> TelegramUserId {
     TelegramUserId(user.id.0 as i64)
 }
 
@@ -67,367 +93,118 @@ async fn load_staff(ctx: &Ctx, user: &User) -> anyhow::Result<Option<Staff>> {
     let mut conn = ctx.db.pool().acquire().await?;
     let staff = staff_store::by_telegram_id(&mut conn, telegram_id(user)).await?;
     if let (Some(s), Some(code)) = (&staff, user.language_code.as_deref()) {
-        staff_store::set_locale(&mut conn, s.id, Locale::from_telegram(Some(code), ctx.settings.locale).as_str())
-            .await?;
+        staff_store::set_locale(&mut conn, s.id, Locale::from_telegram(Some(code), ctx.settings.locale).as_str()).await?;
     }
     Ok(staff)
 }
 
 async fn handle_message(
     ctx: &Ctx,
+    bot: &TgBot,
     reply: &mut Replier,
     user: &User,
-    text: Option<&str>,
+    input: Input,
     bot_username: &str,
 ) -> anyhow::Result<()> {
-    let staff = load_staff(ctx, user).await?;
-    let parsed = text.and_then(|t| commands::parse(t, Some(bot_username)));
-    let staff = match staff {
-        Some(s) if s.active => s,
-        Some(_) => return reply.template(keys::DEACTIVATED, &[]).await,
-        None => return stranger(ctx, reply, user, parsed).await,
-    };
-    let Some(text) = text else {
-        return reply.template(keys::NOT_TEXT, &[]).await;
-    };
+    let parsed = input.text().and_then(|t| commands::parse(t, Some(bot_username)));
     let chat_id = telegram_id(user).0;
+    match load_staff(ctx, user).await? {
+        Some(s) if s.active => staff_message(ctx, reply, &s, chat_id, input, parsed).await,
+        Some(_) => reply.template(keys::DEACTIVATED, &[]).await,
+        None => customer::on_message(ctx, bot, reply, user, chat_id, input, parsed).await,
+    }
+}
+
+async fn staff_message(
+    ctx: &Ctx,
+    reply: &mut Replier,
+    staff: &Staff,
+    chat_id: i64,
+    input: Input,
+    parsed: Option<Result<Command, ParseError>>,
+) -> anyhow::Result<()> {
     match parsed {
         Some(Ok(command)) => {
             if !matches!(command, Command::Cancel) {
                 clear_state(ctx, chat_id).await?;
             }
-            run_command(ctx, reply, &staff, chat_id, command).await
+            match command {
+                Command::NewComplaint
+                | Command::Complaints
+                | Command::Complaint(_)
+                | Command::Link { .. }
+                | Command::Duty(_)
+                | Command::Report { .. }
+                | Command::Revisit { .. } => complaints::run_command(ctx, reply, staff, chat_id, command).await,
+                // Customers' commands mean nothing from staff.
+                Command::Complain | Command::Status(_) | Command::MyComplaints => {
+                    reply.template(keys::HELP_HINT, &[]).await
+                }
+                other => staff::run_command(ctx, reply, staff, chat_id, other).await,
+            }
         }
         Some(Err(ParseError::Unknown(_))) => reply.template(keys::HELP_HINT, &[]).await,
         Some(Err(ParseError::Usage { command })) => reply.template(usage_key(command), &[]).await,
         None => match load_state(ctx, chat_id).await? {
-            Some(State::NewCustomer(draft)) => new_customer_step(ctx, reply, &staff, chat_id, draft, text).await,
-            Some(State::PickCustomer { .. }) => reply.template(keys::PICK_WITH_BUTTONS, &[]).await,
-            None => reply.template(keys::HELP_HINT, &[]).await,
+            Some(State::ComplaintForm(draft)) => form::step(ctx, reply, chat_id, draft, input).await,
+            Some(state) => match input {
+                Input::Text(text) => match state {
+                    State::NewCustomer(draft) => staff::new_customer_step(ctx, reply, staff, chat_id, draft, &text).await,
+                    State::PickCustomer { .. } => reply.template(keys::PICK_WITH_BUTTONS, &[]).await,
+                    State::ComplaintInput { number, purpose } => {
+                        complaints::text_input(ctx, reply, crate::services::complaints::Who::Staff(staff), chat_id, &number, purpose, &text).await
+                    }
+                    State::ComplaintForm(_) => unreachable!("handled above"),
+                },
+                _ => reply.template(keys::NOT_TEXT, &[]).await,
+            },
+            None if input.text().is_some() => reply.template(keys::HELP_HINT, &[]).await,
+            None => reply.template(keys::NOT_TEXT, &[]).await,
         },
     }
 }
 
-fn usage_key(command: &str) -> Key {
+pub(super) fn usage_key(command: &str) -> Key {
     match command {
         "call" => keys::USAGE_CALL,
         "visit" => keys::USAGE_VISIT,
+        "status" => keys::USAGE_STATUS,
+        "complaint" => keys::USAGE_COMPLAINT,
+        "link" => keys::USAGE_LINK,
+        "duty" => keys::USAGE_DUTY,
+        "report" => keys::USAGE_REPORT,
+        "revisit" => keys::USAGE_REVISIT,
         _ => keys::USAGE_CUSTOMER,
     }
 }
 
-/// Someone who is not (yet) staff: an invitation code, or the introduction. Nothing else.
-async fn stranger(
-    ctx: &Ctx,
-    reply: &mut Replier,
-    user: &User,
-    parsed: Option<Result<Command, ParseError>>,
-) -> anyhow::Result<()> {
-    let Some(Ok(Command::Start(Some(code)))) = parsed else {
-        return reply.template(keys::STRANGER, &[]).await;
-    };
-    let name = user.full_name();
-    match services::staff::redeem(ctx, &code, telegram_id(user), &name, ctx.now()).await {
-        Ok(staff) => {
-            tracing::info!(staff = staff.id.0, role = %staff.role, "invitation redeemed");
-            reply.template(keys::INVITE_WELCOME, &[("name", &staff.name), ("role", staff.role.as_str())]).await?;
-            reply.template(keys::HELP_STAFF, &[]).await
-        }
-        Err(StaffError::Invite(problem)) => {
-            tracing::warn!(?problem, user = user.id.0, "invitation refused");
-            let key = match problem {
-                InviteProblem::Unknown => keys::INVITE_UNKNOWN,
-                InviteProblem::AlreadyUsed => keys::INVITE_USED,
-                InviteProblem::Expired => keys::INVITE_EXPIRED,
-            };
-            reply.template(key, &[]).await
-        }
-        Err(StaffError::Duplicate(_)) => reply.template(keys::INVITE_ALREADY_STAFF, &[]).await,
-        Err(other) => Err(anyhow::Error::new(other)),
-    }
-}
-
-/// Reps see their own customers; everyone else on the staff sees the whole archive.
-fn scope(staff: &Staff) -> Option<StaffId> {
-    (staff.role == Role::Rep).then_some(staff.id)
-}
-
-async fn run_command(
-    ctx: &Ctx,
-    reply: &mut Replier,
-    staff: &Staff,
-    chat_id: i64,
-    command: Command,
-) -> anyhow::Result<()> {
-    match command {
-        Command::Start(Some(_)) => reply.template(keys::INVITE_ALREADY_STAFF, &[]).await,
-        Command::Start(None) => {
-            reply.template(keys::START_STAFF, &[("name", &staff.name)]).await?;
-            reply.template(keys::HELP_STAFF, &[]).await
-        }
-        Command::Help => reply.template(keys::HELP_STAFF, &[]).await,
-        Command::Cancel => {
-            if load_state(ctx, chat_id).await?.is_some() {
-                clear_state(ctx, chat_id).await?;
-                reply.template(keys::CANCELLED, &[]).await
-            } else {
-                reply.template(keys::NOTHING_TO_CANCEL, &[]).await
-            }
-        }
-        Command::Customers => list_customers(ctx, reply, staff).await,
-        Command::Customer(reference) => {
-            let found = find(ctx, staff, &reference).await?;
-            match found.as_slice() {
-                [] => reply.template(keys::NO_MATCH, &[("reference", &reference)]).await,
-                [one] => show_card(ctx, reply, one.customer.id).await,
-                many => ask_which(ctx, reply, chat_id, Purpose::Card, many).await,
-            }
-        }
-        Command::NewCustomer => {
-            save_state(ctx, chat_id, &State::NewCustomer(NewCustomerDraft::start())).await?;
-            reply.template(keys::NEW_ASK_NAME, &[]).await
-        }
-        Command::Log { action, customer, notes } => {
-            let found = find(ctx, staff, &customer).await?;
-            match found.as_slice() {
-                [] => reply.template(keys::NO_MATCH, &[("reference", &customer)]).await,
-                [one] => log_touch(ctx, reply, staff, one.customer.id, action, &notes).await,
-                many => ask_which(ctx, reply, chat_id, Purpose::Log { action, notes }, many).await,
-            }
-        }
-        Command::Due => show_due(ctx, reply, staff).await,
-    }
-}
-
-async fn find(ctx: &Ctx, staff: &Staff, reference: &str) -> anyhow::Result<Vec<CustomerRecord>> {
-    let mut conn = ctx.db.pool().acquire().await?;
-    customers::find(&mut conn, reference, scope(staff), MAX_CANDIDATES).await
-}
-
-async fn ask_which(
-    ctx: &Ctx,
-    reply: &mut Replier,
-    chat_id: i64,
-    purpose: Purpose,
-    candidates: &[CustomerRecord],
-) -> anyhow::Result<()> {
-    let ids = candidates.iter().map(|c| c.customer.id.0).collect();
-    save_state(ctx, chat_id, &State::PickCustomer { purpose, candidates: ids }).await?;
-    let text = reply.render(keys::WHICH_CUSTOMER, &[("count", &candidates.len().to_string())]);
-    reply.text(&text, Some(view::pick_keyboard(candidates))).await
-}
-
-async fn log_touch(
-    ctx: &Ctx,
-    reply: &mut Replier,
-    staff: &Staff,
-    customer: CustomerId,
-    action: Action,
-    notes: &str,
-) -> anyhow::Result<()> {
-    let Some(record) = services::customers::log_touch(ctx, customer, staff.id, action, notes, ctx.now()).await? else {
-        return reply.template(keys::STALE_BUTTON, &[]).await;
-    };
-    let key = match action {
-        Action::Call => keys::LOGGED_CALL,
-        Action::Visit => keys::LOGGED_VISIT,
-    };
-    reply
-        .template(
-            key,
-            &[
-                ("archive_no", record.customer.archive_no.as_str()),
-                ("name", &record.customer.name),
-                ("next_call", &record.next_call_due.to_string()),
-                ("next_visit", &record.next_visit_due.to_string()),
-            ],
-        )
-        .await
-}
-
-async fn show_card(ctx: &Ctx, reply: &mut Replier, id: CustomerId) -> anyhow::Result<()> {
-    let mut conn = ctx.db.pool().acquire().await?;
-    let Some(record) = customers::by_id(&mut conn, id).await? else {
-        return reply.template(keys::STALE_BUTTON, &[]).await;
-    };
-    let owner = match record.customer.owner {
-        Some(owner) => staff_store::by_id(&mut conn, owner).await?.map(|s| s.name),
-        None => None,
-    };
-    let contacts = contacts::of_customer(&mut conn, id).await?;
-    let latest = interactions::latest(&mut conn, id, 5).await?;
-    drop(conn);
-    let text = view::card(&ctx.templates, reply.locale, &record, owner.as_deref(), &contacts, &latest);
-    reply.text(&text, None).await
-}
-
-async fn list_customers(ctx: &Ctx, reply: &mut Replier, staff: &Staff) -> anyhow::Result<()> {
-    let mine = {
-        let mut conn = ctx.db.pool().acquire().await?;
-        customers::by_owner(&mut conn, staff.id).await?
-    };
-    if mine.is_empty() {
-        return reply.template(keys::CUSTOMER_LIST_EMPTY, &[]).await;
-    }
-    let mut text = reply.render(keys::CUSTOMER_LIST_HEADER, &[("count", &mine.len().to_string())]);
-    for record in &mine {
-        text.push('\n');
-        text.push_str(&view::list_line(&ctx.templates, reply.locale, record));
-    }
-    reply.text(&text, None).await
-}
-
-async fn show_due(ctx: &Ctx, reply: &mut Replier, staff: &Staff) -> anyhow::Result<()> {
-    let today = ctx.local_date(ctx.now());
-    let days = ctx.settings.upcoming_days;
-    let items = {
-        let mut conn = ctx.db.pool().acquire().await?;
-        customers::due_items(&mut conn, today + chrono::Duration::days(days.into()), Some(staff.id)).await?
-    };
-    let agenda = Agenda::build(items, today, days);
-    if agenda.is_empty() {
-        return reply.template(keys::DUE_NONE, &[("days", &days.to_string())]).await;
-    }
-    let text = render::agenda(&ctx.templates, reply.locale, &agenda, today, days);
-    reply.text(&text, None).await
-}
-
-/// One answer in the `/newcustomer` dialogue.
-async fn new_customer_step(
-    ctx: &Ctx,
-    reply: &mut Replier,
-    staff: &Staff,
-    chat_id: i64,
-    mut draft: NewCustomerDraft,
-    text: &str,
-) -> anyhow::Result<()> {
-    match draft.step {
-        Step::Name => match CustomerName::parse(text) {
-            Ok(name) => {
-                draft.name = Some(name.as_str().to_owned());
-                draft.step = Step::Tier;
-                save_state(ctx, chat_id, &State::NewCustomer(draft)).await?;
-                let prompt = reply.render(keys::NEW_ASK_TIER, &[]);
-                reply.text(&prompt, Some(view::tier_keyboard())).await
-            }
-            Err(_) => reply.template(keys::NEW_BAD_NAME, &[]).await,
-        },
-        Step::Tier => match text.parse::<Tier>() {
-            Ok(tier) => choose_tier(ctx, reply, chat_id, draft, tier).await,
-            Err(()) => {
-                let prompt = reply.render(keys::NEW_PICK_TIER, &[]);
-                reply.text(&prompt, Some(view::tier_keyboard())).await
-            }
-        },
-        Step::Region => {
-            draft.region = optional_text(text);
-            draft.step = Step::Phone;
-            save_state(ctx, chat_id, &State::NewCustomer(draft)).await?;
-            reply.template(keys::NEW_ASK_PHONE, &[]).await
-        }
-        Step::Phone => {
-            draft.phone = match optional_text(text) {
-                None => None,
-                Some(p) => match Phone::parse(&p) {
-                    Ok(phone) => Some(phone.as_str().to_owned()),
-                    Err(_) => return reply.template(keys::NEW_BAD_PHONE, &[]).await,
-                },
-            };
-            draft.step = Step::Address;
-            save_state(ctx, chat_id, &State::NewCustomer(draft)).await?;
-            reply.template(keys::NEW_ASK_ADDRESS, &[]).await
-        }
-        Step::Address => {
-            draft.address = optional_text(text);
-            draft.step = Step::Contact;
-            save_state(ctx, chat_id, &State::NewCustomer(draft)).await?;
-            reply.template(keys::NEW_ASK_CONTACT, &[]).await
-        }
-        Step::Contact => {
-            let contact = optional_text(text).map(|name| Contact { name, ..Contact::default() });
-            let (Some(name), Some(tier)) = (draft.name.clone(), draft.tier) else {
-                // A draft can only get here with both set; start over rather than guess.
-                clear_state(ctx, chat_id).await?;
-                return reply.template(keys::NEW_ASK_NAME, &[]).await;
-            };
-            let fields = CardFields {
-                region: draft.region,
-                phone: draft.phone,
-                address: draft.address,
-                ..CardFields::default()
-            };
-            let record =
-                services::customers::create(ctx, &name, tier, Some(staff.id), fields, contact, ctx.now()).await?;
-            clear_state(ctx, chat_id).await?;
-            tracing::info!(customer = record.customer.id.0, staff = staff.id.0, "customer created through the bot");
-            reply
-                .template(
-                    keys::NEW_CREATED,
-                    &[
-                        ("archive_no", record.customer.archive_no.as_str()),
-                        ("name", &record.customer.name),
-                        ("tier", record.customer.tier.as_str()),
-                        ("next_call", &record.next_call_due.to_string()),
-                        ("next_visit", &record.next_visit_due.to_string()),
-                    ],
-                )
-                .await
-        }
-    }
-}
-
-async fn choose_tier(
-    ctx: &Ctx,
-    reply: &mut Replier,
-    chat_id: i64,
-    mut draft: NewCustomerDraft,
-    tier: Tier,
-) -> anyhow::Result<()> {
-    draft.tier = Some(tier);
-    draft.step = Step::Region;
-    save_state(ctx, chat_id, &State::NewCustomer(draft)).await?;
-    reply.template(keys::NEW_ASK_REGION, &[("tier", tier.as_str())]).await
-}
-
 async fn handle_callback(ctx: &Ctx, reply: &mut Replier, user: &User, chat_id: i64, data: &str) -> anyhow::Result<()> {
-    let staff = match load_staff(ctx, user).await? {
-        Some(s) if s.active => s,
-        Some(_) => return reply.template(keys::DEACTIVATED, &[]).await,
-        None => return reply.template(keys::STRANGER, &[]).await,
-    };
     let state = load_state(ctx, chat_id).await?;
-    // Button data is only trusted as far as it matches what we asked this chat: a forged or
-    // stale button (a customer not offered, a finished dialogue) changes nothing.
-    match (data.split_once(':'), state) {
-        (Some(("tier", letter)), Some(State::NewCustomer(draft))) if draft.step == Step::Tier => match letter.parse() {
-            Ok(tier) => choose_tier(ctx, reply, chat_id, draft, tier).await,
-            Err(()) => reply.template(keys::STALE_BUTTON, &[]).await,
+    // Button data is only trusted as far as it matches what we asked this chat and what the
+    // presser may do: a forged or stale button changes nothing.
+    match load_staff(ctx, user).await? {
+        Some(s) if s.active => match data.split_once(':') {
+            Some(("tier" | "pick", _)) => staff::on_button(ctx, reply, &s, chat_id, data, state).await,
+            Some(("cw", rest)) => complaints::on_button(ctx, reply, &s, chat_id, rest).await,
+            Some(("intake" | "form", _)) => form::on_button(ctx, reply, Some(&s), chat_id, data, state).await,
+            _ => reply.template(keys::STALE_BUTTON, &[]).await,
         },
-        (Some(("pick", id)), Some(State::PickCustomer { purpose, candidates })) => {
-            let Some(id) = id.parse::<i64>().ok().filter(|id| candidates.contains(id)) else {
-                return reply.template(keys::STALE_BUTTON, &[]).await;
-            };
-            clear_state(ctx, chat_id).await?;
-            match purpose {
-                Purpose::Card => show_card(ctx, reply, CustomerId(id)).await,
-                Purpose::Log { action, notes } => log_touch(ctx, reply, &staff, CustomerId(id), action, &notes).await,
-            }
-        }
-        _ => reply.template(keys::STALE_BUTTON, &[]).await,
+        Some(_) => reply.template(keys::DEACTIVATED, &[]).await,
+        None => customer::on_button(ctx, reply, chat_id, data, state).await,
     }
 }
 
-async fn load_state(ctx: &Ctx, chat_id: i64) -> anyhow::Result<Option<State>> {
+pub(super) async fn load_state(ctx: &Ctx, chat_id: i64) -> anyhow::Result<Option<State>> {
     let mut conn = ctx.db.pool().acquire().await?;
     Ok(dialogues::get(&mut conn, chat_id).await?.and_then(|json| State::from_json(&json)))
 }
 
-async fn save_state(ctx: &Ctx, chat_id: i64, state: &State) -> anyhow::Result<()> {
+pub(super) async fn save_state(ctx: &Ctx, chat_id: i64, state: &State) -> anyhow::Result<()> {
     let mut conn = ctx.db.pool().acquire().await?;
     dialogues::set(&mut conn, chat_id, &state.to_json(), ctx.now()).await
 }
 
-async fn clear_state(ctx: &Ctx, chat_id: i64) -> anyhow::Result<()> {
+pub(super) async fn clear_state(ctx: &Ctx, chat_id: i64) -> anyhow::Result<()> {
     let mut conn = ctx.db.pool().acquire().await?;
     dialogues::clear(&mut conn, chat_id).await
 }

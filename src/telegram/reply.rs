@@ -44,6 +44,10 @@ impl Replier {
         Ok(())
     }
 
+    pub fn ctx(&self) -> &Ctx {
+        &self.ctx
+    }
+
     pub fn render(&self, key: Key, vars: &[(&str, &str)]) -> String {
         self.ctx.templates.render(self.locale, key, vars)
     }

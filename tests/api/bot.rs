@@ -37,11 +37,11 @@ async fn an_unregistered_user_reads_no_customer_data() {
     ];
     for text in &attempts {
         let reply = app.say(&stranger, text).await;
-        assert!(reply.text.contains("仅供公司员工使用"), "{text}: {}", reply.text);
+        assert!(reply.text.contains("提交投诉") && reply.reply_markup.is_some(), "{text}: {}", reply.text);
     }
-    // A forged button press naming the customer's id is refused the same way.
+    // A forged button press naming the customer's id changes nothing.
     let reply = app.press(&stranger, 1, &format!("pick:{}", secret.customer.id.0)).await;
-    assert!(reply.text.contains("仅供公司员工使用"), "{}", reply.text);
+    assert!(reply.text.contains("提交投诉"), "{}", reply.text);
 
     for m in app.telegram.sent_to(stranger.id) {
         assert!(!m.text.contains("机密客户") && !m.text.contains(&archive_no), "leaked: {}", m.text);
@@ -74,7 +74,10 @@ async fn an_invitation_code_registers_once_and_expires_after_seven_days() {
     app.clock.advance(chrono::Duration::days(7) + chrono::Duration::minutes(1));
     assert!(app.say(&other, &format!("/start {}", old.code)).await.text.contains("已过期"));
     // Still a stranger.
-    assert!(app.say(&other, "/customers").await.text.contains("仅供公司员工使用"));
+    assert!(app.say(&other, "/customers").await.text.contains("本公司员工请发送 /start 邀请码"));
+    // The new member's chat got the staff command menu.
+    let scoped: Vec<_> = app.telegram.requests("setMyCommands").into_iter().filter(|r| r["scope"]["chat_id"] == 7001).collect();
+    assert_eq!(scoped.len(), 1);
 }
 
 #[tokio::test]

@@ -64,23 +64,26 @@ async fn the_handler_tree_builds_with_the_apps_dependencies() {
 }
 
 #[tokio::test]
-async fn the_command_menu_is_published_in_both_languages() {
-    let app = spawn_app().await;
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
-    while app.telegram.my_commands().len() < 2 && tokio::time::Instant::now() < deadline {
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
-    let menus = app.telegram.my_commands();
-    assert_eq!(menus.len(), 2, "{menus:?}");
-    let (default_lang, default_menu) = &menus[0];
-    assert_eq!(default_lang, &None);
-    let en = menus.iter().find(|(l, _)| l.as_deref() == Some("en")).expect("an English menu");
-    let names = |menu: &serde_json::Value| {
-        menu.as_array().unwrap().iter().map(|c| c["command"].as_str().unwrap().to_owned()).collect::<Vec<_>>()
+async fn customers_get_the_customer_menu_and_each_member_of_staff_the_staff_menu() {
+    let mut app = spawn_app().await;
+    crate::helpers::app::team(&app).await;
+    app.restart().await; // menus are published at start, for the staff known then
+    let requests = app.telegram.requests("setMyCommands");
+    let names = |r: &serde_json::Value| {
+        r["commands"].as_array().unwrap().iter().map(|c| c["command"].as_str().unwrap().to_owned()).collect::<Vec<_>>()
     };
-    assert_eq!(names(default_menu), names(&en.1));
-    for command in ["help", "customers", "customer", "newcustomer", "call", "visit", "due", "cancel"] {
-        assert!(names(default_menu).contains(&command.to_owned()), "{command} missing");
+    let default: Vec<_> = requests.iter().filter(|r| r.get("scope").is_none()).collect();
+    assert_eq!(default.len(), 4, "customer menu in zh-CN and en, at both starts");
+    assert_eq!(names(default[0]), ["complain", "mycomplaints", "status", "cancel"]);
+    assert!(default[0]["commands"][0]["description"].as_str().unwrap().chars().any(|c| c > '\u{4e00}'));
+    assert_eq!(default[1]["language_code"], "en");
+    let staff: Vec<_> = requests.iter().filter(|r| r.get("scope").is_some()).collect();
+    assert_eq!(staff.len(), 3, "one staff menu per member of the team after the restart");
+    for r in &staff {
+        assert_eq!(r["scope"]["type"], "chat");
+        let menu = names(r);
+        for command in ["help", "customers", "customer", "newcustomer", "call", "visit", "due", "complaints", "newcomplaint", "duty", "report", "cancel"] {
+            assert!(menu.contains(&command.to_owned()), "{command} missing from {menu:?}");
+        }
     }
-    assert!(default_menu[0]["description"].as_str().unwrap().chars().any(|c| c > '\u{4e00}'));
 }

@@ -1,0 +1,304 @@
+//! Staff commands about the customer archive: lists, cards, logging touches, new customers.
+
+use super::commands::Command;
+use super::dialogue::{NewCustomerDraft, Purpose, State, Step};
+use super::handlers::{clear_state, load_state, save_state};
+use super::reply::Replier;
+use super::view;
+use crate::domain::agenda::Agenda;
+use crate::domain::cadence::Action;
+use crate::domain::customer::{CardFields, CustomerName, Phone, Tier, optional_text};
+use crate::domain::ids::{CustomerId, StaffId};
+use crate::domain::staff::Role;
+use crate::render;
+use crate::services::{self, Ctx};
+use crate::storage::contacts::{self, Contact};
+use crate::storage::customers::{self, CustomerRecord};
+use crate::storage::staff::{self as staff_store, Staff};
+use crate::storage::interactions;
+use crate::templates::keys;
+
+/// How many customers a reference may match before we ask the person to be more specific.
+const MAX_CANDIDATES: i64 = 8;
+
+/// Reps see their own customers; everyone else on the staff sees the whole archive.
+fn scope(staff: &Staff) -> Option<StaffId> {
+    (staff.role == Role::Rep).then_some(staff.id)
+}
+
+pub(super) async fn run_command(
+    ctx: &Ctx,
+    reply: &mut Replier,
+    staff: &Staff,
+    chat_id: i64,
+    command: Command,
+) -> anyhow::Result<()> {
+    match command {
+        Command::Start(Some(_)) => reply.template(keys::INVITE_ALREADY_STAFF, &[]).await,
+        Command::Start(None) => {
+            reply.template(keys::START_STAFF, &[("name", &staff.name)]).await?;
+            reply.template(keys::HELP_STAFF, &[]).await
+        }
+        Command::Help => reply.template(keys::HELP_STAFF, &[]).await,
+        Command::Cancel => {
+            if load_state(ctx, chat_id).await?.is_some() {
+                clear_state(ctx, chat_id).await?;
+                reply.template(keys::CANCELLED, &[]).await
+            } else {
+                reply.template(keys::NOTHING_TO_CANCEL, &[]).await
+            }
+        }
+        Command::Customers => list_customers(ctx, reply, staff).await,
+        Command::Customer(reference) => {
+            let found = find(ctx, staff, &reference).await?;
+            match found.as_slice() {
+                [] => reply.template(keys::NO_MATCH, &[("reference", &reference)]).await,
+                [one] => show_card(ctx, reply, one.customer.id).await,
+                many => ask_which(ctx, reply, chat_id, Purpose::Card, many).await,
+            }
+        }
+        Command::NewCustomer => {
+            save_state(ctx, chat_id, &State::NewCustomer(NewCustomerDraft::start())).await?;
+            reply.template(keys::NEW_ASK_NAME, &[]).await
+        }
+        Command::Log { action, customer, notes } => {
+            let found = find(ctx, staff, &customer).await?;
+            match found.as_slice() {
+                [] => reply.template(keys::NO_MATCH, &[("reference", &customer)]).await,
+                [one] => log_touch(ctx, reply, staff, one.customer.id, action, &notes).await,
+                many => ask_which(ctx, reply, chat_id, Purpose::Log { action, notes }, many).await,
+            }
+        }
+        Command::Due => show_due(ctx, reply, staff).await,
+        // Routed elsewhere by the handler; listed so a new command cannot be forgotten here.
+        Command::Complain
+        | Command::Status(_)
+        | Command::MyComplaints
+        | Command::NewComplaint
+        | Command::Complaints
+        | Command::Complaint(_)
+        | Command::Link { .. }
+        | Command::Duty(_)
+        | Command::Report { .. }
+        | Command::Revisit { .. } => reply.template(keys::HELP_HINT, &[]).await,
+    }
+}
+
+async fn find(ctx: &Ctx, staff: &Staff, reference: &str) -> anyhow::Result<Vec<CustomerRecord>> {
+    let mut conn = ctx.db.pool().acquire().await?;
+    customers::find(&mut conn, reference, scope(staff), MAX_CANDIDATES).await
+}
+
+async fn ask_which(
+    ctx: &Ctx,
+    reply: &mut Replier,
+    chat_id: i64,
+    purpose: Purpose,
+    candidates: &[CustomerRecord],
+) -> anyhow::Result<()> {
+    let ids = candidates.iter().map(|c| c.customer.id.0).collect();
+    save_state(ctx, chat_id, &State::PickCustomer { purpose, candidates: ids }).await?;
+    let text = reply.render(keys::WHICH_CUSTOMER, &[("count", &candidates.len().to_string())]);
+    reply.text(&text, Some(view::pick_keyboard(candidates))).await
+}
+
+async fn log_touch(
+    ctx: &Ctx,
+    reply: &mut Replier,
+    staff: &Staff,
+    customer: CustomerId,
+    action: Action,
+    notes: &str,
+) -> anyhow::Result<()> {
+    let Some(record) = services::customers::log_touch(ctx, customer, staff.id, action, notes, ctx.now()).await? else {
+        return reply.template(keys::STALE_BUTTON, &[]).await;
+    };
+    let key = match action {
+        Action::Call => keys::LOGGED_CALL,
+        Action::Visit => keys::LOGGED_VISIT,
+    };
+    reply
+        .template(
+            key,
+            &[
+                ("archive_no", record.customer.archive_no.as_str()),
+                ("name", &record.customer.name),
+                ("next_call", &record.next_call_due.to_string()),
+                ("next_visit", &record.next_visit_due.to_string()),
+            ],
+        )
+        .await
+}
+
+async fn show_card(ctx: &Ctx, reply: &mut Replier, id: CustomerId) -> anyhow::Result<()> {
+    let mut conn = ctx.db.pool().acquire().await?;
+    let Some(record) = customers::by_id(&mut conn, id).await? else {
+        return reply.template(keys::STALE_BUTTON, &[]).await;
+    };
+    let owner = match record.customer.owner {
+        Some(owner) => staff_store::by_id(&mut conn, owner).await?.map(|s| s.name),
+        None => None,
+    };
+    let contacts = contacts::of_customer(&mut conn, id).await?;
+    let latest = interactions::latest(&mut conn, id, 5).await?;
+    drop(conn);
+    let text = view::card(&ctx.templates, reply.locale, &record, owner.as_deref(), &contacts, &latest);
+    reply.text(&text, None).await
+}
+
+async fn list_customers(ctx: &Ctx, reply: &mut Replier, staff: &Staff) -> anyhow::Result<()> {
+    let mine = {
+        let mut conn = ctx.db.pool().acquire().await?;
+        customers::by_owner(&mut conn, staff.id).await?
+    };
+    if mine.is_empty() {
+        return reply.template(keys::CUSTOMER_LIST_EMPTY, &[]).await;
+    }
+    let mut text = reply.render(keys::CUSTOMER_LIST_HEADER, &[("count", &mine.len().to_string())]);
+    for record in &mine {
+        text.push('\n');
+        text.push_str(&view::list_line(&ctx.templates, reply.locale, record));
+    }
+    reply.text(&text, None).await
+}
+
+async fn show_due(ctx: &Ctx, reply: &mut Replier, staff: &Staff) -> anyhow::Result<()> {
+    let today = ctx.local_date(ctx.now());
+    let days = ctx.settings.upcoming_days;
+    let items = {
+        let mut conn = ctx.db.pool().acquire().await?;
+        customers::due_items(&mut conn, today + chrono::Duration::days(days.into()), Some(staff.id)).await?
+    };
+    let agenda = Agenda::build(items, today, days);
+    if agenda.is_empty() {
+        return reply.template(keys::DUE_NONE, &[("days", &days.to_string())]).await;
+    }
+    let text = render::agenda(&ctx.templates, reply.locale, &agenda, today, days);
+    reply.text(&text, None).await
+}
+
+/// One answer in the `/newcustomer` dialogue.
+pub(super) async fn new_customer_step(
+    ctx: &Ctx,
+    reply: &mut Replier,
+    staff: &Staff,
+    chat_id: i64,
+    mut draft: NewCustomerDraft,
+    text: &str,
+) -> anyhow::Result<()> {
+    match draft.step {
+        Step::Name => match CustomerName::parse(text) {
+            Ok(name) => {
+                draft.name = Some(name.as_str().to_owned());
+                draft.step = Step::Tier;
+                save_state(ctx, chat_id, &State::NewCustomer(draft)).await?;
+                let prompt = reply.render(keys::NEW_ASK_TIER, &[]);
+                reply.text(&prompt, Some(view::tier_keyboard())).await
+            }
+            Err(_) => reply.template(keys::NEW_BAD_NAME, &[]).await,
+        },
+        Step::Tier => match text.parse::<Tier>() {
+            Ok(tier) => choose_tier(ctx, reply, chat_id, draft, tier).await,
+            Err(()) => {
+                let prompt = reply.render(keys::NEW_PICK_TIER, &[]);
+                reply.text(&prompt, Some(view::tier_keyboard())).await
+            }
+        },
+        Step::Region => {
+            draft.region = optional_text(text);
+            draft.step = Step::Phone;
+            save_state(ctx, chat_id, &State::NewCustomer(draft)).await?;
+            reply.template(keys::NEW_ASK_PHONE, &[]).await
+        }
+        Step::Phone => {
+            draft.phone = match optional_text(text) {
+                None => None,
+                Some(p) => match Phone::parse(&p) {
+                    Ok(phone) => Some(phone.as_str().to_owned()),
+                    Err(_) => return reply.template(keys::NEW_BAD_PHONE, &[]).await,
+                },
+            };
+            draft.step = Step::Address;
+            save_state(ctx, chat_id, &State::NewCustomer(draft)).await?;
+            reply.template(keys::NEW_ASK_ADDRESS, &[]).await
+        }
+        Step::Address => {
+            draft.address = optional_text(text);
+            draft.step = Step::Contact;
+            save_state(ctx, chat_id, &State::NewCustomer(draft)).await?;
+            reply.template(keys::NEW_ASK_CONTACT, &[]).await
+        }
+        Step::Contact => {
+            let contact = optional_text(text).map(|name| Contact { name, ..Contact::default() });
+            let (Some(name), Some(tier)) = (draft.name.clone(), draft.tier) else {
+                // A draft can only get here with both set; start over rather than guess.
+                clear_state(ctx, chat_id).await?;
+                return reply.template(keys::NEW_ASK_NAME, &[]).await;
+            };
+            let fields = CardFields {
+                region: draft.region,
+                phone: draft.phone,
+                address: draft.address,
+                ..CardFields::default()
+            };
+            let record =
+                services::customers::create(ctx, &name, tier, Some(staff.id), fields, contact, ctx.now()).await?;
+            clear_state(ctx, chat_id).await?;
+            tracing::info!(customer = record.customer.id.0, staff = staff.id.0, "customer created through the bot");
+            reply
+                .template(
+                    keys::NEW_CREATED,
+                    &[
+                        ("archive_no", record.customer.archive_no.as_str()),
+                        ("name", &record.customer.name),
+                        ("tier", record.customer.tier.as_str()),
+                        ("next_call", &record.next_call_due.to_string()),
+                        ("next_visit", &record.next_visit_due.to_string()),
+                    ],
+                )
+                .await
+        }
+    }
+}
+
+async fn choose_tier(
+    ctx: &Ctx,
+    reply: &mut Replier,
+    chat_id: i64,
+    mut draft: NewCustomerDraft,
+    tier: Tier,
+) -> anyhow::Result<()> {
+    draft.tier = Some(tier);
+    draft.step = Step::Region;
+    save_state(ctx, chat_id, &State::NewCustomer(draft)).await?;
+    reply.template(keys::NEW_ASK_REGION, &[("tier", tier.as_str())]).await
+}
+
+
+/// The archive's buttons: a tier in `/newcustomer`, a customer among several matches.
+pub(super) async fn on_button(
+    ctx: &Ctx,
+    reply: &mut Replier,
+    staff: &Staff,
+    chat_id: i64,
+    data: &str,
+    state: Option<State>,
+) -> anyhow::Result<()> {
+    match (data.split_once(':'), state) {
+        (Some(("tier", letter)), Some(State::NewCustomer(draft))) if draft.step == Step::Tier => match letter.parse() {
+            Ok(tier) => choose_tier(ctx, reply, chat_id, draft, tier).await,
+            Err(()) => reply.template(keys::STALE_BUTTON, &[]).await,
+        },
+        (Some(("pick", id)), Some(State::PickCustomer { purpose, candidates })) => {
+            let Some(id) = id.parse::<i64>().ok().filter(|id| candidates.contains(id)) else {
+                return reply.template(keys::STALE_BUTTON, &[]).await;
+            };
+            clear_state(ctx, chat_id).await?;
+            match purpose {
+                Purpose::Card => show_card(ctx, reply, CustomerId(id)).await,
+                Purpose::Log { action, notes } => log_touch(ctx, reply, staff, CustomerId(id), action, &notes).await,
+            }
+        }
+        _ => reply.template(keys::STALE_BUTTON, &[]).await,
+    }
+}

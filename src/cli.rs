@@ -10,9 +10,9 @@ use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand};
 
 use crate::clock::{Clock, FixedClock, SystemClock};
-use crate::domain::report::Period;
 use crate::config::{ConfigError, Settings};
 use crate::domain::ids::TelegramUserId;
+use crate::domain::report::Period;
 use crate::domain::staff::Role;
 use crate::email::Mailer;
 use crate::jobs::{planner, worker::Worker};
@@ -261,7 +261,9 @@ async fn dispatch(cli: Cli) -> Result<(), CliError> {
         Command::Report(ReportCommand::Complaints { period, format }) => {
             let (stats, all) = services::complaints::report(&ctx, period).await?;
             let text = match format {
-                ReportFormat::Text => crate::render::complaint_report(&ctx.templates, ctx.settings.locale, period, &stats, &all),
+                ReportFormat::Text => {
+                    crate::render::complaint_report(&ctx.templates, ctx.settings.locale, period, &stats, &all)
+                }
                 ReportFormat::Csv => crate::render::complaint_report_csv(period, &stats)?,
             };
             println!("{}", text.trim_end());
@@ -402,13 +404,23 @@ async fn departments(ctx: &Ctx, command: DepartmentsCommand) -> Result<(), CliEr
             let everyone = staff_store::list(&mut conn).await?;
             println!("key\tname_zh\tname_en\thead_telegram_id\thandles_complaints");
             for d in store::all(&mut conn).await? {
-                let head = d.head.and_then(|h| everyone.iter().find(|s| s.id == h)).map(|s| s.telegram_id.0.to_string());
-                println!("{}\t{}\t{}\t{}\t{}", d.key, d.name_zh, d.name_en, head.unwrap_or_default(), d.handles_complaints);
+                let head =
+                    d.head.and_then(|h| everyone.iter().find(|s| s.id == h)).map(|s| s.telegram_id.0.to_string());
+                println!(
+                    "{}\t{}\t{}\t{}\t{}",
+                    d.key,
+                    d.name_zh,
+                    d.name_en,
+                    head.unwrap_or_default(),
+                    d.handles_complaints
+                );
             }
         }
         DepartmentsCommand::Set { key, head, name_zh, name_en } => {
             if key.is_empty() || !key.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') {
-                return Err(CliError::BadInput(format!("department key '{key}' must be lower-case letters, digits or _")));
+                return Err(CliError::BadInput(format!(
+                    "department key '{key}' must be lower-case letters, digits or _"
+                )));
             }
             let head = match head {
                 Some(tg) => Some(staff_by_telegram(ctx, tg).await?.id),
@@ -419,7 +431,9 @@ async fn departments(ctx: &Ctx, command: DepartmentsCommand) -> Result<(), CliEr
             let (zh, en) = match (&existing, name_zh, name_en) {
                 (_, Some(zh), Some(en)) => (zh, en),
                 (Some(d), zh, en) => (zh.unwrap_or_else(|| d.name_zh.clone()), en.unwrap_or_else(|| d.name_en.clone())),
-                (None, _, _) => return Err(CliError::BadInput("a new department needs --name-zh and --name-en".into())),
+                (None, _, _) => {
+                    return Err(CliError::BadInput("a new department needs --name-zh and --name-en".into()));
+                }
             };
             let department = store::Department {
                 handles_complaints: existing.as_ref().map(|d| d.handles_complaints).unwrap_or(key != store::SERVICE),

@@ -194,7 +194,10 @@ pub fn complaint_report(
 }
 
 /// The statistics as CSV rows `section,key,value` (for spreadsheets).
-pub fn complaint_report_csv(period: crate::domain::report::Period, stats: &crate::domain::report::Stats) -> anyhow::Result<String> {
+pub fn complaint_report_csv(
+    period: crate::domain::report::Period,
+    stats: &crate::domain::report::Stats,
+) -> anyhow::Result<String> {
     let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record(["section", "key", "value"])?;
     let p = period.to_string();
@@ -217,4 +220,29 @@ pub fn complaint_report_csv(period: crate::domain::report::Period, stats: &crate
     w.write_record(["within_deadline_share", "", &opt(stats.within_deadline, 3)])?;
     w.write_record(["avg_satisfaction", "", &opt(stats.avg_satisfaction, 2)])?;
     Ok(String::from_utf8(w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::complaint::Method;
+    use crate::domain::report::{Period, Stats};
+
+    #[test]
+    fn the_csv_report_lists_every_figure() {
+        let mut stats = Stats { total: 3, not_our_fault: 1, open: 1, loss_cents: 120_050, ..Stats::default() };
+        stats.by_department.insert("quality".into(), 2);
+        stats.by_method.insert(Method::Return, 1);
+        stats.by_tier.insert(Some(crate::domain::customer::Tier::A), 2);
+        stats.by_tier.insert(None, 1);
+        stats.within_deadline = Some(0.5);
+        stats.avg_satisfaction = Some(4.0);
+        let csv = complaint_report_csv("2026-Q4".parse::<Period>().unwrap(), &stats).unwrap();
+        assert_eq!(
+            csv,
+            "section,key,value\nperiod,,2026-Q4\ntotal,,3\nnot_our_fault,,1\nopen,,1\ndepartment,quality,2\n\
+             method,return,1\ntier,none,1\ntier,A,2\nloss_cny,,1200.50\navg_hours_to_resolution,,\n\
+             within_deadline_share,,0.500\navg_satisfaction,,4.00\n"
+        );
+    }
 }

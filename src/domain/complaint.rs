@@ -142,15 +142,34 @@ named_enum! {
 pub enum Step {
     /// Responsibility judged: the company's (accepted) or not (explained and closed).
     Accept,
-    RejectNotOurFault { explanation: String },
-    Assign { department: String, nature: Nature },
-    Report { findings: String, proposal: String },
+    RejectNotOurFault {
+        explanation: String,
+    },
+    Assign {
+        department: String,
+        nature: Nature,
+    },
+    Report {
+        findings: String,
+        proposal: String,
+    },
     Approve,
-    SendBack { reason: String },
-    Resolve { method: Method, amount_cents: i64, message: String },
+    SendBack {
+        reason: String,
+    },
+    Resolve {
+        method: Method,
+        amount_cents: i64,
+        message: String,
+    },
     CustomerAccepts,
-    CustomerRefuses { reason: String },
-    Revisit { rating: u8, comment: String },
+    CustomerRefuses {
+        reason: String,
+    },
+    Revisit {
+        rating: u8,
+        comment: String,
+    },
 }
 
 impl Step {
@@ -383,7 +402,7 @@ pub fn format_amount(cents: i64) -> String {
     let whole = (cents / 100).to_string();
     let mut grouped = String::new();
     for (i, c) in whole.chars().enumerate() {
-        if i > 0 && (whole.len() - i) % 3 == 0 {
+        if i > 0 && (whole.len() - i).is_multiple_of(3) {
             grouped.push(',');
         }
         grouped.push(c);
@@ -418,7 +437,11 @@ mod tests {
         let steps: [(Step, &[Actor], Status); 7] = [
             (Step::Accept, &[Service], Status::Accepted),
             (Step::Assign { department: "quality".into(), nature: Nature::Normal }, &[Service], Status::Assigned),
-            (Step::Report { findings: "批次问题".into(), proposal: "退货".into() }, &[DepartmentHead], Status::Proposed),
+            (
+                Step::Report { findings: "批次问题".into(), proposal: "退货".into() },
+                &[DepartmentHead],
+                Status::Proposed,
+            ),
             (Step::Approve, &[ServiceManager], Status::Approved),
             (
                 Step::Resolve { method: Method::Return, amount_cents: 120_000, message: "全额退货".into() },
@@ -442,11 +465,19 @@ mod tests {
             next_status(Status::Received, &Step::Approve, &[ServiceManager]),
             Err(StepError::IllegalTransition { status: Status::Received, step: "approve" })
         );
-        assert_eq!(next_status(Status::Proposed, &Step::Approve, &[Service]), Err(StepError::NotAllowed { step: "approve" }));
-        assert_eq!(next_status(Status::Received, &Step::Accept, &[Submitter]), Err(StepError::NotAllowed { step: "accept" }));
+        assert_eq!(
+            next_status(Status::Proposed, &Step::Approve, &[Service]),
+            Err(StepError::NotAllowed { step: "approve" })
+        );
+        assert_eq!(
+            next_status(Status::Received, &Step::Accept, &[Submitter]),
+            Err(StepError::NotAllowed { step: "accept" })
+        );
         let reject = Step::RejectNotOurFault { explanation: "  ".into() };
         assert_eq!(next_status(Status::Received, &reject, &[Service]), Err(StepError::Invalid("explanation")));
-        assert!(next_status(Status::Resolved, &Step::Revisit { rating: 6, comment: String::new() }, &[Submitter]).is_err());
+        assert!(
+            next_status(Status::Resolved, &Step::Revisit { rating: 6, comment: String::new() }, &[Submitter]).is_err()
+        );
         // Not satisfied reopens it; the department works on it again.
         assert_eq!(
             next_status(Status::AwaitingCustomer, &Step::CustomerRefuses { reason: "太少".into() }, &[Submitter]),

@@ -5,8 +5,8 @@
 
 pub mod agenda;
 pub mod cadence;
-pub mod complaint;
 pub mod calendar;
+pub mod complaint;
 pub mod customer;
 pub mod escalation;
 pub mod ids;

@@ -128,9 +128,8 @@ pub fn compute(facts: &[Facts], now: DateTime<Utc>) -> Stats {
         *s.by_tier.entry(f.tier).or_default() += 1;
         s.loss_cents += f.amount_cents;
     }
-    s.avg_hours_to_resolution = mean(
-        facts.iter().filter_map(|f| f.resolved_at.map(|r| (r - f.received_at).num_minutes() as f64 / 60.0)),
-    );
+    s.avg_hours_to_resolution =
+        mean(facts.iter().filter_map(|f| f.resolved_at.map(|r| (r - f.received_at).num_minutes() as f64 / 60.0)));
     let decided: Vec<bool> = facts
         .iter()
         .filter_map(|f| {

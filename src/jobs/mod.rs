@@ -2,5 +2,6 @@
 //! delivers the queue. Both can be called by hand with an explicit `now` (tests, `guanxi tick`).
 
 pub mod planner;
+pub mod rate;
 pub mod scheduler;
 pub mod worker;

@@ -13,6 +13,7 @@ use teloxide::prelude::*;
 use teloxide::types::InlineKeyboardMarkup;
 use tokio::sync::Notify;
 
+use super::rate::Limiter;
 use crate::email::{MailError, Mailer, message_id_for};
 use crate::services::Ctx;
 use crate::shutdown::Shutdown;
@@ -49,11 +50,13 @@ pub struct Worker {
     ctx: Ctx,
     bot: TgBot,
     mailer: Mailer,
+    limiter: Arc<Limiter>,
 }
 
 impl Worker {
     pub fn new(ctx: Ctx, bot: TgBot, mailer: Mailer) -> Self {
-        Self { ctx, bot, mailer }
+        let limiter = Arc::new(Limiter::new(ctx.settings.rate_limits));
+        Self { ctx, bot, mailer, limiter }
     }
 
     /// Claim and deliver one row as of `now`.
@@ -157,7 +160,12 @@ impl Worker {
                 .map_err(|e| SendError::Permanent(format!("stored keyboard is not valid: {e}")))?;
             request = request.reply_markup(keyboard);
         }
-        request.await.map(drop).map_err(classify)
+        self.limiter.acquire(chat).await;
+        let result = request.await.map(drop).map_err(classify);
+        if let Err(SendError::RetryAfter(wait, _)) = &result {
+            self.limiter.pause(*wait).await;
+        }
+        result
     }
 }
 

@@ -29,7 +29,9 @@ use crate::templates::{Key, keys};
 #[derive(Debug, Clone, Copy)]
 pub enum Who<'a> {
     /// A customer, identified only by the chat they write from.
-    Customer { chat_id: i64 },
+    Customer {
+        chat_id: i64,
+    },
     Staff(&'a Staff),
 }
 
@@ -140,9 +142,16 @@ struct Notices<'a> {
     ctx: &'a Ctx,
     now: DateTime<Utc>,
     key: String,
+    /// The member of staff who caused the change: they get the handler's confirmation
+    /// instead of a notification about their own step.
+    actor: Option<StaffId>,
 }
 
 impl Notices<'_> {
+    fn is_actor(&self, person: &Staff) -> bool {
+        self.actor == Some(person.id)
+    }
+
     async fn chat(
         &self,
         tx: &mut Tx,
@@ -164,6 +173,9 @@ impl Notices<'_> {
         vars: &[(&str, &str)],
         keyboard: impl FnOnce(Locale) -> Option<InlineKeyboardMarkup>,
     ) -> anyhow::Result<()> {
+        if self.is_actor(to) {
+            return Ok(());
+        }
         let locale = staff_locale(self.ctx, to);
         let text = self.ctx.templates.render(locale, key, vars);
         self.chat(tx, to.telegram_id.0, &text, keyboard(locale), Priority::Interactive).await
@@ -183,7 +195,14 @@ impl Notices<'_> {
         self.chat(tx, chat, &text, keyboard(locale), Priority::Interactive).await
     }
 
-    async fn email(&self, tx: &mut Tx, to: &[&Staff], subject: Key, body: Key, vars: &[(&str, &str)]) -> anyhow::Result<usize> {
+    async fn email(
+        &self,
+        tx: &mut Tx,
+        to: &[&Staff],
+        subject: Key,
+        body: Key,
+        vars: &[(&str, &str)],
+    ) -> anyhow::Result<usize> {
         let mut sent = 0;
         for person in to {
             let Some(address) = person.email.as_deref() else {
@@ -195,7 +214,9 @@ impl Notices<'_> {
             vars.push(("recipient", &person.name));
             let subject = self.ctx.templates.render(locale, subject, &vars);
             let body = self.ctx.templates.render(locale, body, &vars);
-            sent += usize::from(notify::email(tx, &format!("{}:{address}", self.key), address, &subject, &body, self.now).await?);
+            sent += usize::from(
+                notify::email(tx, &format!("{}:{address}", self.key), address, &subject, &body, self.now).await?,
+            );
         }
         Ok(sent)
     }
@@ -218,10 +239,10 @@ pub async fn submit(
     let now = ctx.now();
     let day = ctx.local_date(now);
     let mut tx = ctx.db.begin().await?;
-    if let Some((chat, state)) = draft_of {
-        if !dialogues::take(&mut tx, chat, state).await? {
-            return Ok(None);
-        }
+    if let Some((chat, state)) = draft_of
+        && !dialogues::take(&mut tx, chat, state).await?
+    {
+        return Ok(None);
     }
     let seq = counters::next(&mut tx, &ComplaintNo::counter_name(day)).await?;
     let number = ComplaintNo::new(day, seq);
@@ -236,10 +257,16 @@ pub async fn submit(
     };
     store::add_event(&mut tx, complaint.id, actor, origin.recorded_by, "received", &details, now).await?;
 
-    let notices = Notices { ctx, now, key: format!("complaint:{number}:received") };
+    let notices = Notices { ctx, now, key: format!("complaint:{number}:received"), actor: origin.recorded_by };
     let hours = (ctx.settings.complaints.first_response_minutes.div_ceil(60)).to_string();
     notices
-        .customer(&mut tx, &complaint, keys::COMPLAINT_SUBMITTED, &[("number", number.as_str()), ("hours", &hours)], |_| None)
+        .customer(
+            &mut tx,
+            &complaint,
+            keys::COMPLAINT_SUBMITTED,
+            &[("number", number.as_str()), ("hours", &hours)],
+            |_| None,
+        )
         .await?;
     let dir = Directory::load(&mut tx).await?;
     let mut alerted: Vec<&Staff> = Vec::new();
@@ -251,7 +278,7 @@ pub async fn submit(
     if alerted.is_empty() {
         alerted = dir.all_service_staff();
     }
-    alerted.retain(|s| Some(s.id) != origin.recorded_by);
+    alerted.retain(|s| !notices.is_actor(s));
     for person in alerted {
         let locale = staff_locale(ctx, person);
         let text = format!(
@@ -270,11 +297,12 @@ pub async fn submit(
 
 /// The archive customer a complaint names: exact name, else the same phone digits.
 async fn match_customer(tx: &mut Tx, form: &ComplaintForm) -> anyhow::Result<Option<CustomerId>> {
-    let by_name: Option<i64> = sqlx::query_scalar("SELECT id FROM customers WHERE active = 1 AND name = $1 ORDER BY id LIMIT 1")
-        .bind(form.customer_name.trim())
-        .fetch_optional(&mut **tx)
-        .await
-        .context("matching the complaint to a customer by name")?;
+    let by_name: Option<i64> =
+        sqlx::query_scalar("SELECT id FROM customers WHERE active = 1 AND name = $1 ORDER BY id LIMIT 1")
+            .bind(form.customer_name.trim())
+            .fetch_optional(&mut **tx)
+            .await
+            .context("matching the complaint to a customer by name")?;
     if let Some(id) = by_name {
         return Ok(Some(CustomerId(id)));
     }
@@ -319,7 +347,7 @@ pub async fn perform(ctx: &Ctx, number: &ComplaintNo, who: Who<'_>, step: Step) 
     }
     let actor = if staff.is_some() { "staff" } else { "customer" };
     let event = store::add_event(&mut tx, c.id, actor, staff.map(|s| s.id), step.kind(), &details, now).await?;
-    let notices = Notices { ctx, now, key: format!("complaint:{number}:e{event}") };
+    let notices = Notices { ctx, now, key: format!("complaint:{number}:e{event}"), actor: staff.map(|s| s.id) };
     notify_step(ctx, &mut tx, &notices, &c, &step, &dir, who).await?;
     tx.commit().await.context("committing a complaint step")?;
     ctx.wake_worker.notify_one();
@@ -417,14 +445,21 @@ async fn notify_step(
     match step {
         Step::Accept => n.customer(tx, c, keys::NOTIFY_ACCEPTED, &[("number", number)], |_| None).await?,
         Step::RejectNotOurFault { explanation } => {
-            n.customer(tx, c, keys::NOTIFY_REJECTED, &[("number", number), ("explanation", explanation)], |_| None).await?
+            n.customer(tx, c, keys::NOTIFY_REJECTED, &[("number", number), ("explanation", explanation)], |_| None)
+                .await?
         }
         Step::Assign { .. } => {
             let cl = customer_locale(ctx, c);
             let dept = department.map(|d| d.name(cl).to_owned()).unwrap_or_default();
-            n.customer(tx, c, keys::NOTIFY_ASSIGNED, &[("number", number), ("department", &dept), ("deadline", &deadline)], |_| None)
-                .await?;
-            for head in dir.department_heads(c) {
+            n.customer(
+                tx,
+                c,
+                keys::NOTIFY_ASSIGNED,
+                &[("number", number), ("department", &dept), ("deadline", &deadline)],
+                |_| None,
+            )
+            .await?;
+            for head in dir.department_heads(c).into_iter().filter(|h| !n.is_actor(h)) {
                 let l = staff_locale(ctx, head);
                 let text = format!(
                     "{}\n{}",
@@ -435,10 +470,15 @@ async fn notify_step(
             }
         }
         Step::Report { findings, proposal } => {
-            for manager in dir.service_managers() {
+            for manager in dir.service_managers().into_iter().filter(|m| !n.is_actor(m)) {
                 let l = staff_locale(ctx, manager);
                 let dept = department.map(|d| d.name(l).to_owned()).unwrap_or_default();
-                let keyboard = view::staff_actions(t, l, number, &[(keys::BTN_APPROVE, "approve"), (keys::BTN_SEND_BACK, "sendback")]);
+                let keyboard = view::staff_actions(
+                    t,
+                    l,
+                    number,
+                    &[(keys::BTN_APPROVE, "approve"), (keys::BTN_SEND_BACK, "sendback")],
+                );
                 let text = t.render(
                     l,
                     keys::MANAGER_APPROVAL,
@@ -458,7 +498,8 @@ async fn notify_step(
         }
         Step::SendBack { reason } => {
             for head in dir.department_heads(c) {
-                n.staff(tx, head, keys::HEAD_SENT_BACK, &[("number", number), ("reason", reason)], report_button).await?;
+                n.staff(tx, head, keys::HEAD_SENT_BACK, &[("number", number), ("reason", reason)], report_button)
+                    .await?;
             }
         }
         Step::Resolve { method, amount_cents, message } => {
@@ -475,11 +516,12 @@ async fn notify_step(
                 )
                 .await?;
             } else {
+                // A task, not news: the person who sent the resolution gets it too.
                 for person in handlers {
-                    n.staff(tx, person, keys::SERVICE_RECORD_ANSWER, &[("number", number), ("message", message)], |l| {
-                        Some(view::answer_keyboard(t, l, "cw", number))
-                    })
-                    .await?;
+                    let l = staff_locale(ctx, person);
+                    let text = t.render(l, keys::SERVICE_RECORD_ANSWER, &[("number", number), ("message", message)]);
+                    let keyboard = view::answer_keyboard(t, l, "cw", number);
+                    n.chat(tx, person.telegram_id.0, &text, Some(keyboard), Priority::Interactive).await?;
                 }
             }
         }
@@ -494,12 +536,24 @@ async fn notify_step(
             let mut told: Vec<StaffId> = Vec::new();
             for head in dir.department_heads(c) {
                 told.push(head.id);
-                n.staff(tx, head, keys::STAFF_CUSTOMER_REFUSED, &[("number", number), ("reason", reason), ("deadline", &deadline)], report_button)
-                    .await?;
+                n.staff(
+                    tx,
+                    head,
+                    keys::STAFF_CUSTOMER_REFUSED,
+                    &[("number", number), ("reason", reason), ("deadline", &deadline)],
+                    report_button,
+                )
+                .await?;
             }
             for person in handlers.into_iter().filter(|p| !told.contains(&p.id)) {
-                n.staff(tx, person, keys::STAFF_CUSTOMER_REFUSED, &[("number", number), ("reason", reason), ("deadline", &deadline)], |_| None)
-                    .await?;
+                n.staff(
+                    tx,
+                    person,
+                    keys::STAFF_CUSTOMER_REFUSED,
+                    &[("number", number), ("reason", reason), ("deadline", &deadline)],
+                    |_| None,
+                )
+                .await?;
             }
         }
         Step::Revisit { rating, comment } => {
@@ -508,8 +562,14 @@ async fn notify_step(
             }
             let rating = rating.to_string();
             for person in handlers {
-                n.staff(tx, person, keys::REVISIT_RECORDED, &[("number", number), ("rating", &rating), ("comment", comment)], |_| None)
-                    .await?;
+                n.staff(
+                    tx,
+                    person,
+                    keys::REVISIT_RECORDED,
+                    &[("number", number), ("rating", &rating), ("comment", comment)],
+                    |_| None,
+                )
+                .await?;
             }
         }
     }
@@ -517,7 +577,12 @@ async fn notify_step(
 }
 
 /// Link a complaint to an archive customer by hand.
-pub async fn link(ctx: &Ctx, number: &ComplaintNo, staff: &Staff, customer: CustomerId) -> Result<Complaint, ComplaintError> {
+pub async fn link(
+    ctx: &Ctx,
+    number: &ComplaintNo,
+    staff: &Staff,
+    customer: CustomerId,
+) -> Result<Complaint, ComplaintError> {
     let now = ctx.now();
     let mut tx = ctx.db.begin().await?;
     let mut c = store::by_number(&mut tx, number).await?.ok_or(ComplaintError::NotFound)?;
@@ -558,11 +623,24 @@ pub async fn plan_alarms(ctx: &Ctx, tx: &mut Tx, now: DateTime<Utc>) -> anyhow::
                 Alarm::RevisitTask => format!("complaint:{number}:revisit-task"),
                 Alarm::RevisitOverdue => format!("complaint:{number}:revisit-overdue"),
             };
-            let n = Notices { ctx, now, key };
-            let vars = [("number", number), ("customer", c.form.customer_name.as_str()), ("received", &received), ("deadline", &deadline)];
+            let n = Notices { ctx, now, key, actor: None };
+            let vars = [
+                ("number", number),
+                ("customer", c.form.customer_name.as_str()),
+                ("received", &received),
+                ("deadline", &deadline),
+            ];
             match alarm {
                 Alarm::NoFirstResponse => {
-                    raised += n.email(tx, &dir.service_managers(), keys::EMAIL_NO_RESPONSE_SUBJECT, keys::EMAIL_NO_RESPONSE_BODY, &vars).await?;
+                    raised += n
+                        .email(
+                            tx,
+                            &dir.service_managers(),
+                            keys::EMAIL_NO_RESPONSE_SUBJECT,
+                            keys::EMAIL_NO_RESPONSE_BODY,
+                            &vars,
+                        )
+                        .await?;
                 }
                 Alarm::DeadlineTomorrow { .. } => {
                     for head in dir.department_heads(&c) {
@@ -601,7 +679,12 @@ pub async fn plan_alarms(ctx: &Ctx, tx: &mut Tx, now: DateTime<Utc>) -> anyhow::
                             tx,
                             person,
                             keys::REVISIT_TASK,
-                            &[("number", number), ("customer", &c.form.customer_name), ("contact", contact), ("phone", phone)],
+                            &[
+                                ("number", number),
+                                ("customer", &c.form.customer_name),
+                                ("contact", contact),
+                                ("phone", phone),
+                            ],
                             |_| Some(view::rating_keyboard("cw", number)),
                         )
                         .await?;
@@ -609,7 +692,15 @@ pub async fn plan_alarms(ctx: &Ctx, tx: &mut Tx, now: DateTime<Utc>) -> anyhow::
                     }
                 }
                 Alarm::RevisitOverdue => {
-                    raised += n.email(tx, &dir.service_managers(), keys::EMAIL_REVISIT_OVERDUE_SUBJECT, keys::EMAIL_REVISIT_OVERDUE_BODY, &vars).await?;
+                    raised += n
+                        .email(
+                            tx,
+                            &dir.service_managers(),
+                            keys::EMAIL_REVISIT_OVERDUE_SUBJECT,
+                            keys::EMAIL_REVISIT_OVERDUE_BODY,
+                            &vars,
+                        )
+                        .await?;
                 }
             }
         }

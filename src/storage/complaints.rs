@@ -214,11 +214,12 @@ pub async fn insert(
 }
 
 async fn by_id(conn: &mut AnyConnection, id: i64) -> anyhow::Result<Option<Complaint>> {
-    let row: Option<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM complaints WHERE id = $1")))
-        .bind(id)
-        .fetch_optional(conn)
-        .await
-        .context("loading complaint")?;
+    let row: Option<Row> =
+        sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM complaints WHERE id = $1")))
+            .bind(id)
+            .fetch_optional(conn)
+            .await
+            .context("loading complaint")?;
     row.map(Complaint::try_from).transpose()
 }
 
@@ -285,7 +286,12 @@ pub async fn received_between(
 
 /// Write back every field a workflow step may change, if the complaint is still in
 /// `expected` status. `false` means someone else moved it first; the caller reloads.
-pub async fn save(conn: &mut AnyConnection, c: &Complaint, expected: Status, now: DateTime<Utc>) -> anyhow::Result<bool> {
+pub async fn save(
+    conn: &mut AnyConnection,
+    c: &Complaint,
+    expected: Status,
+    now: DateTime<Utc>,
+) -> anyhow::Result<bool> {
     let done = sqlx::query(
         "UPDATE complaints SET status = $1, outcome = $2, department = $3, nature = $4, deadline_at = $5,
              first_response_at = $6, handled_by = $7, findings = $8, proposal = $9, method = $10, amount_cents = $11,
@@ -379,7 +385,14 @@ pub async fn events(conn: &mut AnyConnection, complaint_id: i64) -> anyhow::Resu
     .context("loading complaint history")?;
     Ok(rows
         .into_iter()
-        .map(|r| Event { id: r.id, at: from_epoch(r.at), actor: r.actor, actor_name: r.actor_name, kind: r.kind, details: r.details })
+        .map(|r| Event {
+            id: r.id,
+            at: from_epoch(r.at),
+            actor: r.actor,
+            actor_name: r.actor_name,
+            kind: r.kind,
+            details: r.details,
+        })
         .collect())
 }
 
@@ -396,12 +409,13 @@ pub async fn add_attachment(conn: &mut AnyConnection, complaint_id: i64, a: &Att
 }
 
 pub async fn attachments(conn: &mut AnyConnection, complaint_id: i64) -> anyhow::Result<Vec<Attachment>> {
-    let rows: Vec<(String, String, Option<String>)> =
-        sqlx::query_as("SELECT kind, file_id, file_name FROM complaint_attachments WHERE complaint_id = $1 ORDER BY id")
-            .bind(complaint_id)
-            .fetch_all(conn)
-            .await
-            .context("loading attachments")?;
+    let rows: Vec<(String, String, Option<String>)> = sqlx::query_as(
+        "SELECT kind, file_id, file_name FROM complaint_attachments WHERE complaint_id = $1 ORDER BY id",
+    )
+    .bind(complaint_id)
+    .fetch_all(conn)
+    .await
+    .context("loading attachments")?;
     Ok(rows.into_iter().map(|(kind, file_id, file_name)| Attachment { kind, file_id, file_name }).collect())
 }
 

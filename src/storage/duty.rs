@@ -8,7 +8,13 @@ use super::epoch;
 use crate::domain::ids::StaffId;
 
 /// Put someone on duty for `[starts, ends)`.
-pub async fn add(conn: &mut AnyConnection, staff: StaffId, starts: DateTime<Utc>, ends: DateTime<Utc>, now: DateTime<Utc>) -> anyhow::Result<()> {
+pub async fn add(
+    conn: &mut AnyConnection,
+    staff: StaffId,
+    starts: DateTime<Utc>,
+    ends: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
     sqlx::query("INSERT INTO duty_shifts (staff_id, starts_at, ends_at, created_at) VALUES ($1, $2, $3, $4)")
         .bind(staff.0)
         .bind(epoch(starts))
@@ -22,12 +28,13 @@ pub async fn add(conn: &mut AnyConnection, staff: StaffId, starts: DateTime<Utc>
 
 /// End someone's shifts that are running at `now`.
 pub async fn end_current(conn: &mut AnyConnection, staff: StaffId, now: DateTime<Utc>) -> anyhow::Result<u64> {
-    let done = sqlx::query("UPDATE duty_shifts SET ends_at = $1 WHERE staff_id = $2 AND starts_at <= $1 AND ends_at > $1")
-        .bind(epoch(now))
-        .bind(staff.0)
-        .execute(conn)
-        .await
-        .context("ending duty shifts")?;
+    let done =
+        sqlx::query("UPDATE duty_shifts SET ends_at = $1 WHERE staff_id = $2 AND starts_at <= $1 AND ends_at > $1")
+            .bind(epoch(now))
+            .bind(staff.0)
+            .execute(conn)
+            .await
+            .context("ending duty shifts")?;
     Ok(done.rows_affected())
 }
 

@@ -12,7 +12,11 @@ pub enum Command {
     Customers,
     Customer(String),
     NewCustomer,
-    Log { action: crate::domain::cadence::Action, customer: String, notes: String },
+    Log {
+        action: crate::domain::cadence::Action,
+        customer: String,
+        notes: String,
+    },
     Due,
     /// Customers: start the complaint form.
     Complain,
@@ -27,13 +31,22 @@ pub enum Command {
     /// Staff: one complaint's card, history and next actions.
     Complaint(String),
     /// Staff: link a complaint to an archive customer.
-    Link { complaint: String, customer: String },
+    Link {
+        complaint: String,
+        customer: String,
+    },
     /// Staff: the duty roster.
     Duty(DutyCommand),
     /// Staff: statistics for a period.
-    Report { period: String },
+    Report {
+        period: String,
+    },
     /// Staff: record a revisit call.
-    Revisit { complaint: String, rating: u8, comment: String },
+    Revisit {
+        complaint: String,
+        rating: u8,
+        comment: String,
+    },
 }
 
 /// `/duty`, `/duty on [hours]`, `/duty off`.
@@ -262,7 +275,10 @@ mod tests {
                 "/revisit TS-20261125-0001 4 服务很好",
                 Command::Revisit { complaint: "TS-20261125-0001".into(), rating: 4, comment: "服务很好".into() },
             ),
-            ("/revisit TS-20261125-0001 5", Command::Revisit { complaint: "TS-20261125-0001".into(), rating: 5, comment: String::new() }),
+            (
+                "/revisit TS-20261125-0001 5",
+                Command::Revisit { complaint: "TS-20261125-0001".into(), rating: 5, comment: String::new() },
+            ),
         ];
         for (text, expected) in table {
             assert_eq!(ok(text), expected, "{text}");

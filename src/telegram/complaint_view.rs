@@ -116,10 +116,7 @@ pub fn staff_card(
             ("deadline", &c.deadline.map(&time).unwrap_or_else(|| none.clone())),
             ("method", &c.method.map(|m| method_label(t, l, m)).unwrap_or_else(|| none.clone())),
             ("amount", &format_amount(c.amount_cents)),
-            (
-                "satisfaction",
-                &c.satisfaction.map(|s| format!("{s}/5")).unwrap_or_else(|| none.clone()),
-            ),
+            ("satisfaction", &c.satisfaction.map(|s| format!("{s}/5")).unwrap_or_else(|| none.clone())),
         ],
     ));
     for e in events {
@@ -196,7 +193,11 @@ pub fn nature_keyboard_for(
     department: &str,
     policy: &crate::domain::complaint::ComplaintPolicy,
 ) -> InlineKeyboardMarkup {
-    let days = [(Nature::Urgent, policy.urgent_days), (Nature::Normal, policy.normal_days), (Nature::Complex, policy.complex_days)];
+    let days = [
+        (Nature::Urgent, policy.urgent_days),
+        (Nature::Normal, policy.normal_days),
+        (Nature::Complex, policy.complex_days),
+    ];
     InlineKeyboardMarkup::new(days.map(|(n, d)| {
         [InlineKeyboardButton::callback(nature_label(t, l, n, d), format!("cw:{number}:assign:{department}:{n}"))]
     }))
@@ -204,13 +205,17 @@ pub fn nature_keyboard_for(
 
 pub fn method_keyboard(t: &Templates, l: Locale, number: &str) -> InlineKeyboardMarkup {
     InlineKeyboardMarkup::new(
-        Method::ALL.iter().map(|m| [InlineKeyboardButton::callback(method_label(t, l, *m), format!("cw:{number}:method:{m}"))]),
+        Method::ALL
+            .iter()
+            .map(|m| [InlineKeyboardButton::callback(method_label(t, l, *m), format!("cw:{number}:method:{m}"))]),
     )
 }
 
 /// Ratings 1–5 in one row; `prefix` is `cc` (the customer) or `cw` (staff recording a call).
 pub fn rating_keyboard(prefix: &str, number: &str) -> InlineKeyboardMarkup {
-    InlineKeyboardMarkup::new([(1..=5).map(|n| InlineKeyboardButton::callback("⭐".repeat(n), format!("{prefix}:{number}:rate{n}"))).collect::<Vec<_>>()])
+    InlineKeyboardMarkup::new([(1..=5)
+        .map(|n| InlineKeyboardButton::callback("⭐".repeat(n), format!("{prefix}:{number}:rate{n}")))
+        .collect::<Vec<_>>()])
 }
 
 /// The customer's answer to a resolution.
@@ -230,7 +235,10 @@ pub fn customer_menu(t: &Templates, l: Locale) -> InlineKeyboardMarkup {
 }
 
 pub fn form_confirm_keyboard(t: &Templates, l: Locale) -> InlineKeyboardMarkup {
-    InlineKeyboardMarkup::new([[button(t, l, keys::BTN_SUBMIT, "form:submit".into()), button(t, l, keys::BTN_CANCEL, "form:cancel".into())]])
+    InlineKeyboardMarkup::new([[
+        button(t, l, keys::BTN_SUBMIT, "form:submit".into()),
+        button(t, l, keys::BTN_CANCEL, "form:cancel".into()),
+    ]])
 }
 
 pub fn attachments_keyboard(t: &Templates, l: Locale) -> InlineKeyboardMarkup {

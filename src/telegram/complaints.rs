@@ -4,9 +4,9 @@
 use super::commands::{Command, DutyCommand};
 use super::complaint_view as view;
 use super::dialogue::{FormDraft, InputPurpose, State};
+use super::form;
 use super::handlers::{clear_state, save_state};
 use super::reply::Replier;
-use super::form;
 use crate::domain::complaint::{ComplaintNo, Method, Nature, Status, Step, StepError, parse_amount};
 use crate::domain::report::Period;
 use crate::render;
@@ -17,7 +17,13 @@ use crate::storage::staff::Staff;
 use crate::storage::{customers, departments, duty, staff as staff_store};
 use crate::templates::{Key, keys};
 
-pub(super) async fn run_command(ctx: &Ctx, reply: &mut Replier, staff: &Staff, chat_id: i64, command: Command) -> anyhow::Result<()> {
+pub(super) async fn run_command(
+    ctx: &Ctx,
+    reply: &mut Replier,
+    staff: &Staff,
+    chat_id: i64,
+    command: Command,
+) -> anyhow::Result<()> {
     match command {
         Command::NewComplaint => form::start(ctx, reply, chat_id, FormDraft::for_staff()).await,
         Command::Complaints => list_open(ctx, reply, staff).await,
@@ -29,7 +35,11 @@ pub(super) async fn run_command(ctx: &Ctx, reply: &mut Replier, staff: &Staff, c
         Command::Duty(duty_command) => duty_roster(ctx, reply, staff, duty_command).await,
         Command::Report { period } => report(ctx, reply, staff, &period).await,
         Command::Revisit { complaint, rating, comment } => match complaint.parse::<ComplaintNo>() {
-            Ok(number) => perform_and_confirm(ctx, reply, Who::Staff(staff), &number, Step::Revisit { rating, comment }, true).await.map(drop),
+            Ok(number) => {
+                perform_and_confirm(ctx, reply, Who::Staff(staff), &number, Step::Revisit { rating, comment }, true)
+                    .await
+                    .map(drop)
+            }
             Err(()) => reply.template(keys::COMPLAINT_NOT_FOUND, &[("number", &complaint)]).await,
         },
         _ => reply.template(keys::HELP_HINT, &[]).await,
@@ -45,7 +55,9 @@ async fn explain_error(reply: &mut Replier, number: &ComplaintNo, error: Complai
             let status = view::status_label(&reply.ctx().templates, reply.locale, status);
             reply.template(keys::STEP_ILLEGAL, &[("number", n), ("status", &status)]).await
         }
-        ComplaintError::Step(StepError::NotAllowed { .. }) => reply.template(keys::STEP_NOT_ALLOWED, &[("number", n)]).await,
+        ComplaintError::Step(StepError::NotAllowed { .. }) => {
+            reply.template(keys::STEP_NOT_ALLOWED, &[("number", n)]).await
+        }
         ComplaintError::Step(StepError::Invalid(_)) => reply.template(keys::STEP_INVALID, &[]).await,
         ComplaintError::Conflict => reply.template(keys::STEP_CONFLICT, &[("number", n)]).await,
         ComplaintError::UnknownDepartment(_) => reply.template(keys::STALE_BUTTON, &[]).await,
@@ -78,7 +90,13 @@ pub(super) async fn perform_and_confirm(
 }
 
 /// Wait for a text for `purpose` and ask for it.
-pub(super) async fn ask_text(ctx: &Ctx, reply: &mut Replier, chat_id: i64, number: &ComplaintNo, purpose: InputPurpose) -> anyhow::Result<()> {
+pub(super) async fn ask_text(
+    ctx: &Ctx,
+    reply: &mut Replier,
+    chat_id: i64,
+    number: &ComplaintNo,
+    purpose: InputPurpose,
+) -> anyhow::Result<()> {
     let key = match &purpose {
         InputPurpose::Explanation => keys::ASK_EXPLANATION,
         InputPurpose::Findings => keys::ASK_FINDINGS,
@@ -125,7 +143,9 @@ pub(super) async fn text_input(
             };
             return ask_text(ctx, reply, chat_id, &number, InputPurpose::Message { method, amount_cents }).await;
         }
-        InputPurpose::Message { method, amount_cents } => Step::Resolve { method, amount_cents, message: text.to_owned() },
+        InputPurpose::Message { method, amount_cents } => {
+            Step::Resolve { method, amount_cents, message: text.to_owned() }
+        }
         InputPurpose::RefusalReason => Step::CustomerRefuses { reason: text.to_owned() },
         InputPurpose::RevisitComment { rating } => {
             let comment = crate::domain::customer::optional_text(text).unwrap_or_default();
@@ -140,7 +160,13 @@ pub(super) async fn text_input(
 }
 
 /// `cw:{number}:{action}` pressed by staff.
-pub(super) async fn on_button(ctx: &Ctx, reply: &mut Replier, staff: &Staff, chat_id: i64, rest: &str) -> anyhow::Result<()> {
+pub(super) async fn on_button(
+    ctx: &Ctx,
+    reply: &mut Replier,
+    staff: &Staff,
+    chat_id: i64,
+    rest: &str,
+) -> anyhow::Result<()> {
     let mut parts = rest.splitn(4, ':');
     let (Some(number), Some(action)) = (parts.next(), parts.next()) else {
         return reply.template(keys::STALE_BUTTON, &[]).await;
@@ -158,9 +184,17 @@ pub(super) async fn on_button(ctx: &Ctx, reply: &mut Replier, staff: &Staff, cha
             }
             Ok(())
         }
-        ("reject", None, None) => guarded(ctx, reply, staff, &number, Status::Received, chat_id, InputPurpose::Explanation).await,
+        ("reject", None, None) => {
+            guarded(ctx, reply, staff, &number, Status::Received, chat_id, InputPurpose::Explanation).await
+        }
         ("dept", Some(department), None) => {
-            let keyboard = view::nature_keyboard_for(&ctx.templates, reply.locale, number.as_str(), department, &ctx.settings.complaints);
+            let keyboard = view::nature_keyboard_for(
+                &ctx.templates,
+                reply.locale,
+                number.as_str(),
+                department,
+                &ctx.settings.complaints,
+            );
             let text = reply.render(keys::ASK_NATURE, &[("number", number.as_str())]);
             reply.text(&text, Some(keyboard)).await
         }
@@ -171,27 +205,47 @@ pub(super) async fn on_button(ctx: &Ctx, reply: &mut Replier, staff: &Staff, cha
             }
             Err(()) => reply.template(keys::STALE_BUTTON, &[]).await,
         },
-        ("report", None, None) => guarded(ctx, reply, staff, &number, Status::Assigned, chat_id, InputPurpose::Findings).await,
+        ("report", None, None) => {
+            guarded(ctx, reply, staff, &number, Status::Assigned, chat_id, InputPurpose::Findings).await
+        }
         ("approve", None, None) => perform_and_confirm(ctx, reply, who, &number, Step::Approve, true).await.map(drop),
-        ("sendback", None, None) => guarded(ctx, reply, staff, &number, Status::Proposed, chat_id, InputPurpose::SendBackReason).await,
+        ("sendback", None, None) => {
+            guarded(ctx, reply, staff, &number, Status::Proposed, chat_id, InputPurpose::SendBackReason).await
+        }
         ("resolve", None, None) => {
             let c = match service::load(ctx, &number, who).await {
                 Ok(c) if c.status == Status::Approved => c,
-                Ok(c) => return explain_error(reply, &number, StepError::IllegalTransition { status: c.status, step: "resolve" }.into()).await,
+                Ok(c) => {
+                    return explain_error(
+                        reply,
+                        &number,
+                        StepError::IllegalTransition { status: c.status, step: "resolve" }.into(),
+                    )
+                    .await;
+                }
                 Err(e) => return explain_error(reply, &number, e).await,
             };
             let text = reply.render(keys::ASK_METHOD, &[("number", c.number.as_str())]);
             reply.text(&text, Some(view::method_keyboard(&ctx.templates, reply.locale, number.as_str()))).await
         }
         ("method", Some(method), None) => match method.parse::<Method>() {
-            Ok(method) => guarded(ctx, reply, staff, &number, Status::Approved, chat_id, InputPurpose::Amount { method }).await,
+            Ok(method) => {
+                guarded(ctx, reply, staff, &number, Status::Approved, chat_id, InputPurpose::Amount { method }).await
+            }
             Err(()) => reply.template(keys::STALE_BUTTON, &[]).await,
         },
         // A customer who is not on Telegram answered by phone; staff record it.
-        ("yes", None, None) => perform_and_confirm(ctx, reply, who, &number, Step::CustomerAccepts, true).await.map(drop),
-        ("no", None, None) => guarded(ctx, reply, staff, &number, Status::AwaitingCustomer, chat_id, InputPurpose::RefusalReason).await,
+        ("yes", None, None) => {
+            perform_and_confirm(ctx, reply, who, &number, Step::CustomerAccepts, true).await.map(drop)
+        }
+        ("no", None, None) => {
+            guarded(ctx, reply, staff, &number, Status::AwaitingCustomer, chat_id, InputPurpose::RefusalReason).await
+        }
         (rate, None, None) if rate.starts_with("rate") => match rate[4..].parse::<u8>() {
-            Ok(rating @ 1..=5) => guarded(ctx, reply, staff, &number, Status::Resolved, chat_id, InputPurpose::RevisitComment { rating }).await,
+            Ok(rating @ 1..=5) => {
+                guarded(ctx, reply, staff, &number, Status::Resolved, chat_id, InputPurpose::RevisitComment { rating })
+                    .await
+            }
             _ => reply.template(keys::STALE_BUTTON, &[]).await,
         },
         _ => reply.template(keys::STALE_BUTTON, &[]).await,
@@ -211,7 +265,9 @@ async fn guarded(
 ) -> anyhow::Result<()> {
     match service::load(ctx, number, Who::Staff(staff)).await {
         Ok(c) if c.status == expected => ask_text(ctx, reply, chat_id, number, purpose).await,
-        Ok(c) => explain_error(reply, number, StepError::IllegalTransition { status: c.status, step: "input" }.into()).await,
+        Ok(c) => {
+            explain_error(reply, number, StepError::IllegalTransition { status: c.status, step: "input" }.into()).await
+        }
         Err(e) => explain_error(reply, number, e).await,
     }
 }
@@ -239,7 +295,9 @@ async fn show(ctx: &Ctx, reply: &mut Replier, staff: &Staff, number: &ComplaintN
         };
         (department, store::events(&mut conn, c.id).await?, store::attachments(&mut conn, c.id).await?.len())
     };
-    let text = view::staff_card(&ctx.templates, reply.locale, &c, department.as_ref(), attachments, &events, |t| ctx.local_time(t));
+    let text = view::staff_card(&ctx.templates, reply.locale, &c, department.as_ref(), attachments, &events, |t| {
+        ctx.local_time(t)
+    });
     let actions: &[(Key, &str)] = match c.status {
         Status::Received => &[(keys::BTN_ACCEPT_RESPONSIBILITY, "accept"), (keys::BTN_NOT_OUR_FAULT, "reject")],
         Status::Assigned => &[(keys::BTN_REPORT, "report")],
@@ -270,10 +328,14 @@ async fn list_open(ctx: &Ctx, reply: &mut Replier, staff: &Staff) -> anyhow::Res
         let mut conn = ctx.db.pool().acquire().await?;
         (store::open(&mut conn).await?, departments::all(&mut conn).await?)
     };
-    let headed: Vec<&str> = all_departments.iter().filter(|d| d.head == Some(staff.id)).map(|d| d.key.as_str()).collect();
+    let headed: Vec<&str> =
+        all_departments.iter().filter(|d| d.head == Some(staff.id)).map(|d| d.key.as_str()).collect();
     let sees_all = matches!(
         staff.role,
-        crate::domain::staff::Role::Service | crate::domain::staff::Role::Manager | crate::domain::staff::Role::Director | crate::domain::staff::Role::Admin
+        crate::domain::staff::Role::Service
+            | crate::domain::staff::Role::Manager
+            | crate::domain::staff::Role::Director
+            | crate::domain::staff::Role::Admin
     );
     let mine: Vec<&Complaint> =
         open.iter().filter(|c| sees_all || c.department.as_deref().is_some_and(|d| headed.contains(&d))).collect();
@@ -312,7 +374,11 @@ async fn link(ctx: &Ctx, reply: &mut Replier, staff: &Staff, complaint: &str, cu
             reply
                 .template(
                     keys::LINKED,
-                    &[("number", number.as_str()), ("archive_no", target.customer.archive_no.as_str()), ("name", &target.customer.name)],
+                    &[
+                        ("number", number.as_str()),
+                        ("archive_no", target.customer.archive_no.as_str()),
+                        ("name", &target.customer.name),
+                    ],
                 )
                 .await
         }

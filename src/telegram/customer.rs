@@ -4,11 +4,11 @@
 
 use teloxide::types::User;
 
+use super::TgBot;
 use super::commands::{Command, ParseError};
 use super::complaint_view as view;
 use super::dialogue::{FormDraft, InputPurpose, State};
 use super::handlers::{Input, clear_state, load_state, telegram_id, usage_key};
-use super::TgBot;
 use super::reply::Replier;
 use super::{complaints, form};
 use crate::domain::complaint::ComplaintNo;
@@ -54,7 +54,9 @@ pub(super) async fn on_message(
         None => match load_state(ctx, chat_id).await? {
             Some(State::ComplaintForm(draft)) => form::step(ctx, reply, chat_id, draft, input).await,
             Some(State::ComplaintInput { number, purpose }) => match input.text() {
-                Some(text) => complaints::text_input(ctx, reply, Who::Customer { chat_id }, chat_id, &number, purpose, text).await,
+                Some(text) => {
+                    complaints::text_input(ctx, reply, Who::Customer { chat_id }, chat_id, &number, purpose, text).await
+                }
                 None => reply.template(keys::NOT_TEXT, &[]).await,
             },
             _ => menu(reply).await,
@@ -108,7 +110,8 @@ async fn status(ctx: &Ctx, reply: &mut Replier, chat_id: i64, number: &str) -> a
                     None => None,
                 }
             };
-            let text = view::customer_status(&ctx.templates, reply.locale, &c, department.as_ref(), |t| ctx.local_time(t));
+            let text =
+                view::customer_status(&ctx.templates, reply.locale, &c, department.as_ref(), |t| ctx.local_time(t));
             reply.text(&text, None).await
         }
         Err(ComplaintError::NotFound) => reply.template(keys::STATUS_NOT_FOUND, &[("number", number)]).await,
@@ -164,10 +167,22 @@ pub(super) async fn on_button(
                 return reply.template(keys::STALE_BUTTON, &[]).await;
             }
             match action {
-                "yes" => complaints::perform_and_confirm(ctx, reply, who, &number, crate::domain::complaint::Step::CustomerAccepts, false).await.map(drop),
+                "yes" => complaints::perform_and_confirm(
+                    ctx,
+                    reply,
+                    who,
+                    &number,
+                    crate::domain::complaint::Step::CustomerAccepts,
+                    false,
+                )
+                .await
+                .map(drop),
                 "no" => complaints::ask_text(ctx, reply, chat_id, &number, InputPurpose::RefusalReason).await,
                 rate if rate.starts_with("rate") => match rate[4..].parse::<u8>() {
-                    Ok(rating @ 1..=5) => complaints::ask_text(ctx, reply, chat_id, &number, InputPurpose::RevisitComment { rating }).await,
+                    Ok(rating @ 1..=5) => {
+                        complaints::ask_text(ctx, reply, chat_id, &number, InputPurpose::RevisitComment { rating })
+                            .await
+                    }
                     _ => reply.template(keys::STALE_BUTTON, &[]).await,
                 },
                 _ => reply.template(keys::STALE_BUTTON, &[]).await,

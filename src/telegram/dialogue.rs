@@ -47,7 +47,12 @@ pub struct FormDraft {
 
 impl FormDraft {
     pub fn for_customer() -> Self {
-        Self { step: FormStep::Company, intake: Intake::Telegram, form: ComplaintForm::default(), attachments: Vec::new() }
+        Self {
+            step: FormStep::Company,
+            intake: Intake::Telegram,
+            form: ComplaintForm::default(),
+            attachments: Vec::new(),
+        }
     }
 
     pub fn for_staff() -> Self {
@@ -62,13 +67,22 @@ pub enum InputPurpose {
     /// Why it is not the company's fault (told to the customer).
     Explanation,
     Findings,
-    Proposal { findings: String },
+    Proposal {
+        findings: String,
+    },
     SendBackReason,
-    Amount { method: Method },
-    Message { method: Method, amount_cents: i64 },
+    Amount {
+        method: Method,
+    },
+    Message {
+        method: Method,
+        amount_cents: i64,
+    },
     /// Why the customer is not satisfied (from the customer, or recorded by staff).
     RefusalReason,
-    RevisitComment { rating: u8 },
+    RevisitComment {
+        rating: u8,
+    },
 }
 
 /// What the picked customer is for.

@@ -89,7 +89,9 @@ pub(super) async fn step(
                 let text = reply.render(keys::FORM_ATTACHMENT_SAVED, &[("count", &count)]);
                 reply.text(&text, Some(view::attachments_keyboard(&ctx.templates, reply.locale))).await
             }
-            Input::File(_) => reply.template(keys::FORM_TOO_MANY_ATTACHMENTS, &[("max", &MAX_ATTACHMENTS.to_string())]).await,
+            Input::File(_) => {
+                reply.template(keys::FORM_TOO_MANY_ATTACHMENTS, &[("max", &MAX_ATTACHMENTS.to_string())]).await
+            }
             // Any text ends the attachments step ("done", "-", or nothing to add).
             Input::Text(_) => {
                 draft.step = FormStep::Confirm;
@@ -188,7 +190,12 @@ pub(super) async fn on_button(
         }
         ("form:submit", FormStep::Confirm) => {
             let origin = match recorder {
-                Some(staff) => Origin { intake: draft.intake, submitter_chat_id: None, submitter_locale: None, recorded_by: Some(staff.id) },
+                Some(staff) => Origin {
+                    intake: draft.intake,
+                    submitter_chat_id: None,
+                    submitter_locale: None,
+                    recorded_by: Some(staff.id),
+                },
                 None => Origin {
                     intake: Intake::Telegram,
                     submitter_chat_id: Some(chat_id),

@@ -93,7 +93,8 @@ async fn load_staff(ctx: &Ctx, user: &User) -> anyhow::Result<Option<Staff>> {
     let mut conn = ctx.db.pool().acquire().await?;
     let staff = staff_store::by_telegram_id(&mut conn, telegram_id(user)).await?;
     if let (Some(s), Some(code)) = (&staff, user.language_code.as_deref()) {
-        staff_store::set_locale(&mut conn, s.id, Locale::from_telegram(Some(code), ctx.settings.locale).as_str()).await?;
+        staff_store::set_locale(&mut conn, s.id, Locale::from_telegram(Some(code), ctx.settings.locale).as_str())
+            .await?;
     }
     Ok(staff)
 }
@@ -149,10 +150,21 @@ async fn staff_message(
             Some(State::ComplaintForm(draft)) => form::step(ctx, reply, chat_id, draft, input).await,
             Some(state) => match input {
                 Input::Text(text) => match state {
-                    State::NewCustomer(draft) => staff::new_customer_step(ctx, reply, staff, chat_id, draft, &text).await,
+                    State::NewCustomer(draft) => {
+                        staff::new_customer_step(ctx, reply, staff, chat_id, draft, &text).await
+                    }
                     State::PickCustomer { .. } => reply.template(keys::PICK_WITH_BUTTONS, &[]).await,
                     State::ComplaintInput { number, purpose } => {
-                        complaints::text_input(ctx, reply, crate::services::complaints::Who::Staff(staff), chat_id, &number, purpose, &text).await
+                        complaints::text_input(
+                            ctx,
+                            reply,
+                            crate::services::complaints::Who::Staff(staff),
+                            chat_id,
+                            &number,
+                            purpose,
+                            &text,
+                        )
+                        .await
                     }
                     State::ComplaintForm(_) => unreachable!("handled above"),
                 },

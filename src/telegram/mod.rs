@@ -12,8 +12,6 @@ pub mod reply;
 mod staff;
 pub mod view;
 
-use teloxide::adaptors::Throttle;
-use teloxide::adaptors::throttle::{Limits, Settings as ThrottleSettings};
 use teloxide::dispatching::UpdateHandler;
 use teloxide::prelude::*;
 use teloxide::types::{BotCommand, BotCommandScope, Recipient};
@@ -23,25 +21,13 @@ use crate::locale::Locale;
 use crate::storage::staff::Staff;
 use crate::templates::{Key, Templates, keys};
 
-/// The bot as the whole app uses it: Telegram's flood limits applied by teloxide's Throttle.
-pub type TgBot = Throttle<Bot>;
+/// The bot as the whole app uses it. Flood limits are kept by the outbox worker's
+/// [`crate::jobs::rate::Limiter`], through which every message goes.
+pub type TgBot = Bot;
 
 /// Build the bot against the configured Bot API URL (tests point it at their fake server).
-///
-/// Throttle keeps us inside Telegram's flood limits and, on a 429, pauses all sends for the
-/// `retry_after` Telegram names. It does not retry the request itself (`no_retry`): the outbox
-/// row is rescheduled durably instead, so a restart during the pause loses nothing.
 pub fn build_bot(settings: &Settings, token: &str) -> TgBot {
-    let limits = Limits {
-        messages_per_sec_chat: settings.rate_limits.messages_per_sec_chat,
-        messages_per_min_chat: settings.rate_limits.messages_per_min_chat,
-        messages_per_min_channel_or_supergroup: settings.rate_limits.messages_per_min_chat,
-        messages_per_sec_overall: settings.rate_limits.messages_per_sec_overall,
-    };
-    Throttle::spawn_with_settings(
-        Bot::new(token).set_api_url(settings.telegram_api_url.clone()),
-        ThrottleSettings::default().limits(limits).no_retry(),
-    )
+    Bot::new(token).set_api_url(settings.telegram_api_url.clone())
 }
 
 /// The one handler tree: messages and button presses. Who may do what is decided in the
@@ -95,7 +81,12 @@ fn menu(templates: &Templates, locale: Locale, items: &[(&str, Key)]) -> Vec<Bot
 
 /// Publish the menus: the customer menu for everyone (default locale, and English for English
 /// clients), and the staff menu in each active staff member's own chat.
-pub async fn publish_commands(bot: &TgBot, templates: &Templates, default: Locale, staff: &[Staff]) -> anyhow::Result<()> {
+pub async fn publish_commands(
+    bot: &TgBot,
+    templates: &Templates,
+    default: Locale,
+    staff: &[Staff],
+) -> anyhow::Result<()> {
     bot.set_my_commands(customer_menu(templates, default)).await?;
     bot.set_my_commands(customer_menu(templates, Locale::En)).language_code("en").await?;
     for person in staff.iter().filter(|s| s.active) {
@@ -105,7 +96,12 @@ pub async fn publish_commands(bot: &TgBot, templates: &Templates, default: Local
 }
 
 /// The staff menu in one person's chat (after they join, and at every start).
-pub async fn publish_staff_menu(bot: &TgBot, templates: &Templates, default: Locale, person: &Staff) -> anyhow::Result<()> {
+pub async fn publish_staff_menu(
+    bot: &TgBot,
+    templates: &Templates,
+    default: Locale,
+    person: &Staff,
+) -> anyhow::Result<()> {
     let locale = person.locale.as_deref().and_then(|l| l.parse().ok()).unwrap_or(default);
     let scope = BotCommandScope::Chat { chat_id: Recipient::Id(ChatId(person.telegram_id.0)) };
     bot.set_my_commands(staff_menu(templates, locale)).scope(scope).await?;

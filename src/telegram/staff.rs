@@ -14,8 +14,8 @@ use crate::render;
 use crate::services::{self, Ctx};
 use crate::storage::contacts::{self, Contact};
 use crate::storage::customers::{self, CustomerRecord};
-use crate::storage::staff::{self as staff_store, Staff};
 use crate::storage::interactions;
+use crate::storage::staff::{self as staff_store, Staff};
 use crate::templates::keys;
 
 /// How many customers a reference may match before we ask the person to be more specific.
@@ -273,7 +273,6 @@ async fn choose_tier(
     save_state(ctx, chat_id, &State::NewCustomer(draft)).await?;
     reply.template(keys::NEW_ASK_REGION, &[("tier", tier.as_str())]).await
 }
-
 
 /// The archive's buttons: a tier in `/newcustomer`, a customer among several matches.
 pub(super) async fn on_button(

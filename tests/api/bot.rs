@@ -76,7 +76,8 @@ async fn an_invitation_code_registers_once_and_expires_after_seven_days() {
     // Still a stranger.
     assert!(app.say(&other, "/customers").await.text.contains("本公司员工请发送 /start 邀请码"));
     // The new member's chat got the staff command menu.
-    let scoped: Vec<_> = app.telegram.requests("setMyCommands").into_iter().filter(|r| r["scope"]["chat_id"] == 7001).collect();
+    let scoped: Vec<_> =
+        app.telegram.requests("setMyCommands").into_iter().filter(|r| r["scope"]["chat_id"] == 7001).collect();
     assert_eq!(scoped.len(), 1);
 }
 

@@ -228,3 +228,71 @@ async fn guanxi_run_serves_the_bot_until_sigterm_and_logs_no_secrets() {
     assert!(logs.contains("shutting down"), "{logs}");
     assert!(!logs.contains("TEST-TOKEN"), "the bot token leaked into the logs");
 }
+
+#[tokio::test]
+async fn duty_departments_and_the_complaint_report_from_the_command_line() {
+    let database = db::fresh().await;
+    let env = [("DATABASE_URL", database.url.as_str())];
+    for (id, name, role) in [("400", "客服", "service"), ("401", "质检主管", "manager")] {
+        let out = guanxi(&env, &["staff", "add", "--telegram-id", id, "--name", name, "--role", role]).await;
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    }
+    // Departments: a head for quality, a new department, and a bad key.
+    let out = guanxi(&env, &["departments", "set", "quality", "--head", "401"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = guanxi(&env, &["departments", "set", "logistics", "--name-zh", "物流部", "--name-en", "Logistics"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(guanxi(&env, &["departments", "set", "Bad Key", "--head", "401"]).await.status.code(), Some(2));
+    assert_eq!(guanxi(&env, &["departments", "set", "newdept"]).await.status.code(), Some(2));
+    let list = text(&guanxi(&env, &["departments", "list"]).await.stdout);
+    assert!(list.contains("quality\t质量管理部\tQuality Management\t401\ttrue"), "{list}");
+    assert!(list.contains("logistics\t物流部\tLogistics\t\ttrue"), "{list}");
+    assert!(list.contains("service\t客户服务部\tCustomer Service\t\tfalse"), "{list}");
+
+    // The duty roster.
+    let out = guanxi(
+        &env,
+        &[
+            "duty",
+            "set",
+            "--telegram-id",
+            "400",
+            "--from",
+            "2026-11-25T20:00:00+08:00",
+            "--until",
+            "2026-11-26T08:00:00+08:00",
+        ],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let at_night = text(&guanxi(&env, &["duty", "list", "--at", "2026-11-26T02:00:00+08:00"]).await.stdout);
+    assert_eq!(at_night.trim(), "400\t客服\t2026-11-26 08:00");
+    let by_day = text(&guanxi(&env, &["duty", "list", "--at", "2026-11-26T09:00:00+08:00"]).await.stdout);
+    assert!(by_day.trim().is_empty(), "{by_day}");
+    let backwards = guanxi(
+        &env,
+        &[
+            "duty",
+            "set",
+            "--telegram-id",
+            "400",
+            "--from",
+            "2026-11-26T08:00:00+08:00",
+            "--until",
+            "2026-11-25T08:00:00+08:00",
+        ],
+    )
+    .await;
+    assert_eq!(backwards.status.code(), Some(2));
+    assert_eq!(
+        guanxi(&env, &["duty", "set", "--telegram-id", "999", "--until", "2030-01-01T00:00:00Z"]).await.status.code(),
+        Some(2)
+    );
+
+    // The report for an empty quarter, as text and as CSV; a bad period is bad input.
+    let report = text(&guanxi(&env, &["report", "complaints", "--period", "2026-Q4"]).await.stdout);
+    assert!(report.contains("客户投诉统计表 2026-Q4") && report.contains("投诉总数：0"), "{report}");
+    let csv = text(&guanxi(&env, &["report", "complaints", "--period", "2026-11", "--format", "csv"]).await.stdout);
+    assert!(csv.starts_with("section,key,value\nperiod,,2026-11\ntotal,,0\n"), "{csv}");
+    assert_eq!(guanxi(&env, &["report", "complaints", "--period", "2026-13"]).await.status.code(), Some(2));
+}

@@ -5,6 +5,7 @@
 mod bot;
 mod cadence;
 mod cli;
+mod complaints;
 mod fakes;
 mod harness;
 mod helpers;

@@ -82,7 +82,20 @@ async fn customers_get_the_customer_menu_and_each_member_of_staff_the_staff_menu
     for r in &staff {
         assert_eq!(r["scope"]["type"], "chat");
         let menu = names(r);
-        for command in ["help", "customers", "customer", "newcustomer", "call", "visit", "due", "complaints", "newcomplaint", "duty", "report", "cancel"] {
+        for command in [
+            "help",
+            "customers",
+            "customer",
+            "newcustomer",
+            "call",
+            "visit",
+            "due",
+            "complaints",
+            "newcomplaint",
+            "duty",
+            "report",
+            "cancel",
+        ] {
             assert!(menu.contains(&command.to_owned()), "{command} missing from {menu:?}");
         }
     }

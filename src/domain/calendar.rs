@@ -33,6 +33,24 @@ impl WorkCalendar {
             None => !matches!(date.weekday(), Weekday::Sat | Weekday::Sun),
         }
     }
+
+    /// The date `n` working days after `date` (holidays and weekends skipped, make-up
+    /// Saturdays counted). `n == 0` is `date` itself.
+    pub fn add_working_days(&self, date: NaiveDate, n: u32) -> NaiveDate {
+        let mut d = date;
+        let mut left = n;
+        // A year of holidays cannot hold more than a few hundred non-working days in a row;
+        // the bound keeps a corrupt table from looping forever.
+        let mut guard = 0;
+        while left > 0 && guard < 10_000 {
+            d += chrono::Duration::days(1);
+            guard += 1;
+            if self.is_working_day(d) {
+                left -= 1;
+            }
+        }
+        d
+    }
 }
 
 /// The local date whose daily round (digest and escalations) is due at `local_now`, if any:
@@ -58,6 +76,20 @@ mod tests {
         assert!(!cal.is_working_day(d("2026-11-28"))); // Saturday
         assert!(!cal.is_working_day(d("2026-10-01"))); // Thursday, holiday
         assert!(cal.is_working_day(d("2026-09-27"))); // Sunday, make-up day
+    }
+
+    #[test]
+    fn working_days_skip_holidays_and_count_make_up_saturdays() {
+        let cal = WorkCalendar::with_exceptions([
+            (d("2026-10-01"), DayKind::Off),
+            (d("2026-10-02"), DayKind::Off),
+            (d("2026-10-10"), DayKind::Working),
+        ]);
+        // Wednesday 30 Sep + 1 working day: Thursday and Friday are off, so Monday.
+        assert_eq!(cal.add_working_days(d("2026-09-30"), 1), d("2026-10-05"));
+        // Friday 9 Oct + 1: the make-up Saturday.
+        assert_eq!(cal.add_working_days(d("2026-10-09"), 1), d("2026-10-10"));
+        assert_eq!(cal.add_working_days(d("2026-10-09"), 0), d("2026-10-09"));
     }
 
     #[test]

@@ -3,13 +3,13 @@
 //! one transaction, so a crash can neither lose a notification nor send one for a step that
 //! did not happen.
 
-use std::collections::HashMap;
 
 use anyhow::Context;
 use chrono::{DateTime, Duration, Utc};
 use teloxide::types::InlineKeyboardMarkup;
 
 use super::Ctx;
+use super::directory::Directory;
 use crate::domain::complaint::{Actor, ComplaintNo, Outcome, Status, Step, StepError, format_amount, next_status};
 use crate::domain::customer::Phone;
 use crate::domain::ids::{CustomerId, StaffId};
@@ -20,7 +20,7 @@ use crate::notify;
 use crate::storage::complaints::{self as store, Attachment, Complaint, ComplaintForm, Origin};
 use crate::storage::departments::{self, Department, SERVICE};
 use crate::storage::outbox::Priority;
-use crate::storage::staff::{self as staff_store, Staff};
+use crate::storage::staff::Staff;
 use crate::storage::{Tx, counters, dialogues, duty};
 use crate::telegram::complaint_view as view;
 use crate::templates::{Key, keys};
@@ -58,73 +58,24 @@ impl From<sqlx::Error> for ComplaintError {
     }
 }
 
-/// Everything a transaction needs to address people: staff by id and the departments.
-struct Directory {
-    staff: HashMap<StaffId, Staff>,
-    departments: Vec<Department>,
-}
-
-impl Directory {
-    async fn load(tx: &mut Tx) -> anyhow::Result<Self> {
-        let staff = staff_store::list(tx).await?.into_iter().map(|s| (s.id, s)).collect();
-        Ok(Self { staff, departments: departments::all(tx).await? })
-    }
-
-    fn active(&self, id: Option<StaffId>) -> Option<&Staff> {
-        id.and_then(|id| self.staff.get(&id)).filter(|s| s.active)
-    }
-
-    fn department(&self, key: Option<&str>) -> Option<&Department> {
-        key.and_then(|k| self.departments.iter().find(|d| d.key == k))
-    }
-
-    fn admins(&self) -> Vec<&Staff> {
-        let mut admins: Vec<&Staff> = self.staff.values().filter(|s| s.active && s.role == Role::Admin).collect();
-        admins.sort_by_key(|s| s.id);
-        admins
-    }
-
-    /// The head of customer service; administrators when none is set.
-    fn service_managers(&self) -> Vec<&Staff> {
-        match self.active(self.department(Some(SERVICE)).and_then(|d| d.head)) {
-            Some(head) => vec![head],
-            None => self.admins(),
-        }
-    }
-
-    /// The head of the complaint's department; the service manager(s) when none is set.
-    fn department_heads(&self, c: &Complaint) -> Vec<&Staff> {
-        match self.active(self.department(c.department.as_deref()).and_then(|d| d.head)) {
-            Some(head) => vec![head],
-            None => self.service_managers(),
-        }
-    }
-
-    fn all_service_staff(&self) -> Vec<&Staff> {
-        let mut staff: Vec<&Staff> = self.staff.values().filter(|s| s.active && s.role == Role::Service).collect();
-        staff.sort_by_key(|s| s.id);
-        if staff.is_empty() { self.service_managers() } else { staff }
-    }
-
-    /// What the person asking is, as far as this complaint is concerned.
-    fn actors(&self, who: Who<'_>, c: &Complaint) -> Result<Vec<Actor>, ComplaintError> {
-        match who {
-            Who::Customer { chat_id } if c.submitter_chat_id == Some(chat_id) => Ok(vec![Actor::Submitter]),
-            Who::Customer { .. } => Err(ComplaintError::NotFound),
-            Who::Staff(s) => {
-                let mut actors = Vec::new();
-                if matches!(s.role, Role::Service | Role::Manager | Role::Director | Role::Admin) {
-                    actors.push(Actor::Service);
-                }
-                let service_head = self.department(Some(SERVICE)).and_then(|d| d.head);
-                if matches!(s.role, Role::Director | Role::Admin) || service_head == Some(s.id) {
-                    actors.push(Actor::ServiceManager);
-                }
-                if self.department(c.department.as_deref()).and_then(|d| d.head) == Some(s.id) {
-                    actors.push(Actor::DepartmentHead);
-                }
-                Ok(actors)
+/// What the person asking is, as far as this complaint is concerned.
+fn actors(dir: &Directory, who: Who<'_>, c: &Complaint) -> Result<Vec<Actor>, ComplaintError> {
+    match who {
+        Who::Customer { chat_id } if c.submitter_chat_id == Some(chat_id) => Ok(vec![Actor::Submitter]),
+        Who::Customer { .. } => Err(ComplaintError::NotFound),
+        Who::Staff(s) => {
+            let mut actors = Vec::new();
+            if matches!(s.role, Role::Service | Role::Manager | Role::Director | Role::Admin) {
+                actors.push(Actor::Service);
             }
+            let service_head = dir.department(Some(SERVICE)).and_then(|d| d.head);
+            if matches!(s.role, Role::Director | Role::Admin) || service_head == Some(s.id) {
+                actors.push(Actor::ServiceManager);
+            }
+            if dir.department(c.department.as_deref()).and_then(|d| d.head) == Some(s.id) {
+                actors.push(Actor::DepartmentHead);
+            }
+            Ok(actors)
         }
     }
 }
@@ -334,7 +285,7 @@ pub async fn perform(ctx: &Ctx, number: &ComplaintNo, who: Who<'_>, step: Step) 
     let mut tx = ctx.db.begin().await?;
     let mut c = store::by_number(&mut tx, number).await?.ok_or(ComplaintError::NotFound)?;
     let dir = Directory::load(&mut tx).await?;
-    let actors = dir.actors(who, &c)?;
+    let actors = actors(&dir, who, &c)?;
     let before = c.status;
     c.status = next_status(before, &step, &actors)?;
     let staff = match who {
@@ -459,7 +410,7 @@ async fn notify_step(
                 |_| None,
             )
             .await?;
-            for head in dir.department_heads(c).into_iter().filter(|h| !n.is_actor(h)) {
+            for head in dir.department_heads(c.department.as_deref()).into_iter().filter(|h| !n.is_actor(h)) {
                 let l = staff_locale(ctx, head);
                 let text = format!(
                     "{}\n{}",
@@ -497,7 +448,7 @@ async fn notify_step(
             }
         }
         Step::SendBack { reason } => {
-            for head in dir.department_heads(c) {
+            for head in dir.department_heads(c.department.as_deref()) {
                 n.staff(tx, head, keys::HEAD_SENT_BACK, &[("number", number), ("reason", reason)], report_button)
                     .await?;
             }
@@ -534,7 +485,7 @@ async fn notify_step(
         Step::CustomerRefuses { reason } => {
             n.customer(tx, c, keys::NOTIFY_REOPENED, &[("number", number), ("deadline", &deadline)], |_| None).await?;
             let mut told: Vec<StaffId> = Vec::new();
-            for head in dir.department_heads(c) {
+            for head in dir.department_heads(c.department.as_deref()) {
                 told.push(head.id);
                 n.staff(
                     tx,
@@ -587,7 +538,7 @@ pub async fn link(
     let mut tx = ctx.db.begin().await?;
     let mut c = store::by_number(&mut tx, number).await?.ok_or(ComplaintError::NotFound)?;
     let dir = Directory::load(&mut tx).await?;
-    if !dir.actors(Who::Staff(staff), &c)?.contains(&Actor::Service) {
+    if !actors(&dir, Who::Staff(staff), &c)?.contains(&Actor::Service) {
         return Err(StepError::NotAllowed { step: "link" }.into());
     }
     c.customer_id = Some(customer);
@@ -643,7 +594,7 @@ pub async fn plan_alarms(ctx: &Ctx, tx: &mut Tx, now: DateTime<Utc>) -> anyhow::
                         .await?;
                 }
                 Alarm::DeadlineTomorrow { .. } => {
-                    for head in dir.department_heads(&c) {
+                    for head in dir.department_heads(c.department.as_deref()) {
                         n.staff(tx, head, keys::REMINDER_DEADLINE_TOMORROW, &vars, |l| {
                             Some(view::staff_actions(t, l, number, &[(keys::BTN_REPORT, "report")]))
                         })
@@ -653,7 +604,7 @@ pub async fn plan_alarms(ctx: &Ctx, tx: &mut Tx, now: DateTime<Utc>) -> anyhow::
                 }
                 Alarm::DeadlinePassed { .. } => {
                     let mut to = dir.service_managers();
-                    for head in dir.department_heads(&c) {
+                    for head in dir.department_heads(c.department.as_deref()) {
                         if let Some(boss) = dir.active(head.manager) {
                             to.push(boss);
                         }

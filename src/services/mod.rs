@@ -4,6 +4,7 @@
 
 pub mod complaints;
 pub mod customers;
+pub(crate) mod directory;
 pub mod import;
 pub mod staff;
 

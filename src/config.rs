@@ -15,6 +15,9 @@ use serde::Deserialize;
 use crate::domain::cadence::CadencePolicy;
 use crate::domain::complaint::ComplaintPolicy;
 use crate::domain::escalation::EscalationPolicy;
+use crate::domain::prc_calendar::Festival;
+use crate::domain::quiet::QuietHours;
+use crate::domain::tasks::{CreditPolicy, TaskPolicy};
 use crate::locale::Locale;
 
 pub const DEFAULT_API_URL: &str = "https://api.telegram.org/";
@@ -162,6 +165,59 @@ pub struct Settings {
     pub max_attempts: u32,
     /// Deadlines and timers of the complaint procedure.
     pub complaints: ComplaintPolicy,
+    /// No message to a person inside this nightly window (some are exempt).
+    pub quiet_hours: QuietHours,
+    pub greetings: Greetings,
+    pub tasks: TaskPolicy,
+    pub credit: CreditPolicy,
+}
+
+/// Birthday and holiday greetings.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Greetings {
+    /// Local time at which greetings go out on the day.
+    #[serde(with = "hh_mm")]
+    pub at: NaiveTime,
+    /// Reps are reminded this many days before a contact's birthday.
+    pub birthday_ahead_days: u32,
+    /// Holidays greeted, by key (new_year, spring_festival, qingming, labour_day,
+    /// dragon_boat, mid_autumn, national_day).
+    pub festivals: Vec<Festival>,
+    /// Reps get their A-tier gift list this many days before a holiday.
+    pub gift_days_ahead: u32,
+    /// Every year on this day (MM-DD) each rep gets the full data-check list.
+    pub data_check_on: String,
+}
+
+impl Default for Greetings {
+    fn default() -> Self {
+        Self {
+            at: NaiveTime::from_hms_opt(9, 0, 0).expect("valid"),
+            birthday_ahead_days: 3,
+            festivals: Festival::ALL.to_vec(),
+            gift_days_ahead: 7,
+            data_check_on: "01-15".into(),
+        }
+    }
+}
+
+impl Greetings {
+    /// The data-check day in `year` (29 February falls on the 28th in common years).
+    pub fn data_check_date(&self, year: i32) -> Option<chrono::NaiveDate> {
+        let (m, d) = self.data_check_on.split_once('-')?;
+        crate::domain::birthday::Birthday::Solar { month: m.parse().ok()?, day: d.parse().ok()? }.in_year(year)
+    }
+}
+
+mod hh_mm {
+    use chrono::NaiveTime;
+    use serde::{Deserialize, Deserializer};
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<NaiveTime, D::Error> {
+        let s = String::deserialize(d)?;
+        NaiveTime::parse_from_str(&s, "%H:%M").map_err(|_| serde::de::Error::custom(format!("'{s}' is not HH:MM")))
+    }
 }
 
 /// The shape of `guanxi.toml`: every key optional.
@@ -178,6 +234,10 @@ struct FileSettings {
     escalation: Option<EscalationPolicy>,
     delivery: Option<FileDelivery>,
     complaints: Option<ComplaintPolicy>,
+    quiet_hours: Option<QuietHours>,
+    greetings: Option<Greetings>,
+    tasks: Option<TaskPolicy>,
+    credit: Option<CreditPolicy>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -296,6 +356,17 @@ impl Settings {
         if [complaints.urgent_days, complaints.normal_days, complaints.complex_days].contains(&0) {
             return Err(ConfigError::new("complaints", "deadlines must be at least 1 day"));
         }
+        let greetings = file.greetings.unwrap_or_default();
+        if greetings.data_check_date(2027).is_none() {
+            return Err(ConfigError::new(
+                "greetings.data_check_on",
+                format!("'{}' is not MM-DD", greetings.data_check_on),
+            ));
+        }
+        let credit = file.credit.unwrap_or_default();
+        if [credit.a_months, credit.b_months, credit.c_months].contains(&0) {
+            return Err(ConfigError::new("credit", "validity must be at least 1 month"));
+        }
         let max_attempts = delivery.max_attempts.unwrap_or(8);
         if max_attempts == 0 {
             return Err(ConfigError::new("delivery.max_attempts", "must be at least 1"));
@@ -321,6 +392,10 @@ impl Settings {
             worker_poll_secs: delivery.worker_poll_secs.unwrap_or(5).max(1),
             max_attempts,
             complaints,
+            quiet_hours: file.quiet_hours.unwrap_or_default(),
+            greetings,
+            tasks: file.tasks.unwrap_or_default(),
+            credit,
         })
     }
 
@@ -395,6 +470,10 @@ mod tests {
         );
         assert_eq!(from_file.mail, defaults.mail);
         assert_eq!(from_file.complaints, defaults.complaints);
+        assert_eq!(from_file.quiet_hours, defaults.quiet_hours);
+        assert_eq!(from_file.greetings, defaults.greetings);
+        assert_eq!(from_file.tasks, defaults.tasks);
+        assert_eq!(from_file.credit, defaults.credit);
     }
 
     #[test]

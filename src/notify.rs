@@ -22,6 +22,21 @@ pub async fn telegram(
     priority: Priority,
     now: chrono::DateTime<chrono::Utc>,
 ) -> anyhow::Result<usize> {
+    telegram_at(conn, key, chat_id, text, reply_markup, priority, now, now).await
+}
+
+/// The same, to go out no earlier than `not_before` (the end of quiet hours).
+#[allow(clippy::too_many_arguments)]
+pub async fn telegram_at(
+    conn: &mut AnyConnection,
+    key: &str,
+    chat_id: i64,
+    text: &str,
+    reply_markup: Option<String>,
+    priority: Priority,
+    now: chrono::DateTime<chrono::Utc>,
+    not_before: chrono::DateTime<chrono::Utc>,
+) -> anyhow::Result<usize> {
     let parts = split_for_telegram(text, TELEGRAM_MAX_CHARS);
     let last = parts.len() - 1;
     let mut queued = 0;
@@ -35,6 +50,7 @@ pub async fn telegram(
             // Buttons belong under the last part, next to the question they answer.
             reply_markup: if n == last { reply_markup.clone() } else { None },
             priority,
+            not_before: Some(not_before),
         };
         queued += usize::from(outbox::enqueue(conn, &msg, now).await?);
     }
@@ -58,6 +74,7 @@ pub async fn email(
         body: body.to_owned(),
         reply_markup: None,
         priority: Priority::Bulk,
+        not_before: None,
     };
     outbox::enqueue(conn, &msg, now).await
 }

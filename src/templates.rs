@@ -16,9 +16,11 @@ const SOURCES: &[(Locale, &str, &str)] = &[
     (Locale::ZhCn, "bot", include_str!("../message_templates/zh-CN/bot.toml")),
     (Locale::ZhCn, "email", include_str!("../message_templates/zh-CN/email.toml")),
     (Locale::ZhCn, "complaints", include_str!("../message_templates/zh-CN/complaints.toml")),
+    (Locale::ZhCn, "archive", include_str!("../message_templates/zh-CN/archive.toml")),
     (Locale::En, "bot", include_str!("../message_templates/en/bot.toml")),
     (Locale::En, "email", include_str!("../message_templates/en/email.toml")),
     (Locale::En, "complaints", include_str!("../message_templates/en/complaints.toml")),
+    (Locale::En, "archive", include_str!("../message_templates/en/archive.toml")),
 ];
 
 /// Why the templates cannot be used.
@@ -264,6 +266,71 @@ pub mod keys {
         COMMAND_VISIT = "bot.commands.visit";
         COMMAND_DUE = "bot.commands.due";
         COMMAND_CANCEL = "bot.commands.cancel";
+        INFO_RECEIVED = "archive.info.received";
+        TIER_PROPOSED = "archive.tier.proposed";
+        TIER_UNCHANGED = "archive.tier.unchanged";
+        ARCHIVE_AMBIGUOUS = "archive.ambiguous";
+        TASK_NEW_INFO = "archive.task.new_info";
+        TASK_NEW_TIER = "archive.task.new_tier";
+        TASK_REMIND = "archive.task.remind";
+        TASK_DONE_FOR_REP = "archive.task.done_for_rep";
+        TASK_CLOSED = "archive.task.closed";
+        TASK_NOT_FOUND = "archive.task.not_found";
+        TASK_ALREADY_DONE = "archive.task.already_done";
+        TASK_NOT_ALLOWED = "archive.task.not_allowed";
+        TASK_BAD_FIELD = "archive.task.bad_field";
+        TASK_CREDIT_EXPIRED = "archive.task.credit_expired";
+        TASK_DATA_CHECK = "archive.task.data_check";
+        TASKS_HEADER = "archive.tasks.header";
+        TASKS_LINE = "archive.tasks.line";
+        TASKS_NONE = "archive.tasks.none";
+        TASK_KIND_UPDATE = "archive.kind.update";
+        TASK_KIND_TIER = "archive.kind.tier";
+        TASK_KIND_CREDIT = "archive.kind.credit";
+        TASK_KIND_DATA_CHECK = "archive.kind.data_check";
+        CREDIT_RECORDED = "archive.credit.recorded";
+        BIRTHDAY_SAVED = "archive.birthday.saved";
+        BIRTHDAY_AHEAD = "archive.birthday.ahead";
+        BIRTHDAY_TODAY_GREETED = "archive.birthday.today_greeted";
+        BIRTHDAY_TODAY_CALL = "archive.birthday.today_call";
+        BIRTHDAY_MISSED = "archive.birthday.missed";
+        CONTACT_CODE = "archive.contact.code";
+        CONTACT_LINKED = "archive.contact.linked";
+        HOLIDAY_GIFTS = "archive.holiday.gifts";
+        HOLIDAYS_MISSING = "archive.holiday.missing";
+        FESTIVAL_NEW_YEAR = "archive.festival.new_year";
+        FESTIVAL_SPRING_FESTIVAL = "archive.festival.spring_festival";
+        FESTIVAL_QINGMING = "archive.festival.qingming";
+        FESTIVAL_LABOUR_DAY = "archive.festival.labour_day";
+        FESTIVAL_DRAGON_BOAT = "archive.festival.dragon_boat";
+        FESTIVAL_MID_AUTUMN = "archive.festival.mid_autumn";
+        FESTIVAL_NATIONAL_DAY = "archive.festival.national_day";
+        GREET_BIRTHDAY = "archive.greet.birthday";
+        GREET_NEW_YEAR = "archive.greet.new_year";
+        GREET_SPRING_FESTIVAL = "archive.greet.spring_festival";
+        GREET_QINGMING = "archive.greet.qingming";
+        GREET_LABOUR_DAY = "archive.greet.labour_day";
+        GREET_DRAGON_BOAT = "archive.greet.dragon_boat";
+        GREET_MID_AUTUMN = "archive.greet.mid_autumn";
+        GREET_NATIONAL_DAY = "archive.greet.national_day";
+        WEEKLY_LINE = "archive.weekly.line";
+        WEEKLY_FIELD = "archive.weekly.field";
+        WEEKLY_EMPTY_VALUE = "archive.weekly.empty_value";
+        EMAIL_TASK_OVERDUE_SUBJECT = "email.task_overdue.subject";
+        EMAIL_TASK_OVERDUE_BODY = "email.task_overdue.body";
+        EMAIL_WEEKLY_SUBJECT = "email.weekly.subject";
+        EMAIL_WEEKLY_BODY = "email.weekly.body";
+        USAGE_INFO = "bot.usage.info";
+        USAGE_TIER = "bot.usage.tier";
+        USAGE_DONE = "bot.usage.done";
+        USAGE_CREDIT = "bot.usage.credit";
+        USAGE_BIRTHDAY = "bot.usage.birthday";
+        USAGE_CONTACTCODE = "bot.usage.contactcode";
+        COMMAND_INFO = "bot.commands.info";
+        COMMAND_TASKS = "bot.commands.tasks";
+        COMMAND_TIER = "bot.commands.tier";
+        COMMAND_CREDIT = "bot.commands.credit";
+        COMMAND_BIRTHDAY = "bot.commands.birthday";
         CUSTOMER_MENU = "complaints.customer.menu";
         BTN_COMPLAIN = "complaints.button.complain";
         BTN_MY_COMPLAINTS = "complaints.button.my_complaints";

@@ -198,6 +198,140 @@ pub struct CardFields {
     pub notes: Option<String>,
 }
 
+/// A card field a keeper may set by name (English or the card's Chinese label).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CardField {
+    Name,
+    Region,
+    Address,
+    Postcode,
+    Phone,
+    Fax,
+    Email,
+    Website,
+    Industry,
+    Nature,
+    Standing,
+    Business,
+    Capital,
+    Shareholders,
+    Bank,
+    Account,
+    Notes,
+}
+
+impl CardField {
+    const NAMES: [(CardField, &'static str, &'static str); 17] = [
+        (Self::Name, "name", "名称"),
+        (Self::Region, "region", "区域"),
+        (Self::Address, "address", "地址"),
+        (Self::Postcode, "postcode", "邮编"),
+        (Self::Phone, "phone", "电话"),
+        (Self::Fax, "fax", "传真"),
+        (Self::Email, "email", "邮箱"),
+        (Self::Website, "website", "网站"),
+        (Self::Industry, "industry", "行业"),
+        (Self::Nature, "nature", "公司性质"),
+        (Self::Standing, "standing", "同业地位"),
+        (Self::Business, "business", "主营业务"),
+        (Self::Capital, "capital", "注册资金"),
+        (Self::Shareholders, "shareholders", "主要股东"),
+        (Self::Bank, "bank", "开户行"),
+        (Self::Account, "account", "账号"),
+        (Self::Notes, "notes", "备注"),
+    ];
+
+    pub fn key(self) -> &'static str {
+        Self::NAMES.iter().find(|(f, _, _)| *f == self).map(|(_, k, _)| *k).unwrap_or("notes")
+    }
+
+    pub fn label_zh(self) -> &'static str {
+        Self::NAMES.iter().find(|(f, _, _)| *f == self).map(|(_, _, z)| *z).unwrap_or("备注")
+    }
+
+    /// The field's current value on a card.
+    pub fn get(self, name: &str, f: &CardFields) -> Option<String> {
+        match self {
+            Self::Name => Some(name.to_owned()),
+            Self::Region => f.region.clone(),
+            Self::Address => f.address.clone(),
+            Self::Postcode => f.postcode.clone(),
+            Self::Phone => f.phone.clone(),
+            Self::Fax => f.fax.clone(),
+            Self::Email => f.email.clone(),
+            Self::Website => f.website.clone(),
+            Self::Industry => f.industry.clone(),
+            Self::Nature => f.nature.clone(),
+            Self::Standing => f.industry_standing.clone(),
+            Self::Business => f.main_business.clone(),
+            Self::Capital => f.registered_capital.clone(),
+            Self::Shareholders => f.main_shareholders.clone(),
+            Self::Bank => f.bank.clone(),
+            Self::Account => f.bank_account.clone(),
+            Self::Notes => f.notes.clone(),
+        }
+    }
+
+    /// Set this field on a card from text; returns the old value. Validates phone and e-mail.
+    pub fn set(self, name: &mut String, f: &mut CardFields, value: &str) -> Result<Option<String>, FieldError> {
+        let value = value.trim();
+        let slot = match self {
+            Self::Name => {
+                let new = CustomerName::parse(value)?;
+                return Ok(Some(std::mem::replace(name, new.as_str().to_owned())));
+            }
+            Self::Phone => {
+                let new = optional_text(value).map(|p| Phone::parse(&p).map(|p| p.as_str().to_owned())).transpose()?;
+                return Ok(std::mem::replace(&mut f.phone, new));
+            }
+            Self::Email => {
+                let new =
+                    optional_text(value).map(|e| EmailAddress::parse(&e).map(|e| e.as_str().to_owned())).transpose()?;
+                return Ok(std::mem::replace(&mut f.email, new));
+            }
+            Self::Region => &mut f.region,
+            Self::Address => &mut f.address,
+            Self::Postcode => &mut f.postcode,
+            Self::Fax => &mut f.fax,
+            Self::Website => &mut f.website,
+            Self::Industry => &mut f.industry,
+            Self::Nature => &mut f.nature,
+            Self::Standing => &mut f.industry_standing,
+            Self::Business => &mut f.main_business,
+            Self::Capital => &mut f.registered_capital,
+            Self::Shareholders => &mut f.main_shareholders,
+            Self::Bank => &mut f.bank,
+            Self::Account => &mut f.bank_account,
+            Self::Notes => &mut f.notes,
+        };
+        Ok(std::mem::replace(slot, optional_text(value)))
+    }
+}
+
+impl FromStr for CardField {
+    type Err = ();
+    fn from_str(s: &str) -> Result<Self, ()> {
+        let s = s.trim();
+        Self::NAMES.iter().find(|(_, en, zh)| en.eq_ignore_ascii_case(s) || *zh == s).map(|(f, _, _)| *f).ok_or(())
+    }
+}
+
+/// Parse `电话=021-1234; 地址=上海市…` into field assignments; `None` when the text is not
+/// made of assignments (then it is free text for the record).
+pub fn parse_assignments(text: &str) -> Option<Vec<(CardField, String)>> {
+    let parts: Vec<&str> = text.split([';', '；', '\n']).map(str::trim).filter(|p| !p.is_empty()).collect();
+    if parts.is_empty() {
+        return None;
+    }
+    parts
+        .into_iter()
+        .map(|p| {
+            let (field, value) = p.split_once(['=', '＝'])?;
+            Some((field.parse().ok()?, value.trim().to_owned()))
+        })
+        .collect()
+}
+
 /// A customer as the rules see it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Customer {
@@ -239,6 +373,24 @@ mod tests {
         for bad in ["li", "li@", "@x.cn", "li@cn", "li ming@x.cn", "a@b@c.cn"] {
             assert!(EmailAddress::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn keepers_set_fields_by_english_or_chinese_name() {
+        let mut name = "旧名".to_owned();
+        let mut f = CardFields::default();
+        let changes = parse_assignments("电话=021-6888 1234；address=上海市浦东新区; 名称=新名").unwrap();
+        for (field, value) in &changes {
+            field.set(&mut name, &mut f, value).unwrap();
+        }
+        assert_eq!(
+            (name.as_str(), f.phone.as_deref(), f.address.as_deref()),
+            ("新名", Some("021-6888 1234"), Some("上海市浦东新区"))
+        );
+        assert_eq!(CardField::Phone.set(&mut name, &mut f, "not a phone"), Err(FieldError::InvalidPhone));
+        assert_eq!(parse_assignments("客户说下月扩产"), None);
+        assert_eq!(parse_assignments("颜色=红"), None, "unknown fields are not assignments");
+        assert_eq!(CardField::Standing.key(), "standing");
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! procedures' rules can be tested for any date and the scheduler can be replayed.
 
 pub mod agenda;
+pub mod birthday;
 pub mod cadence;
 pub mod calendar;
 pub mod complaint;
@@ -11,5 +12,8 @@ pub mod customer;
 pub mod escalation;
 pub mod ids;
 pub mod invite;
+pub mod prc_calendar;
+pub mod quiet;
 pub mod report;
 pub mod staff;
+pub mod tasks;

@@ -3,7 +3,6 @@
 //! one transaction, so a crash can neither lose a notification nor send one for a step that
 //! did not happen.
 
-
 use anyhow::Context;
 use chrono::{DateTime, Duration, Utc};
 use teloxide::types::InlineKeyboardMarkup;

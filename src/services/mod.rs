@@ -2,6 +2,8 @@
 //! transaction. The bot handlers, the CLI and the jobs all go through here, so there is one
 //! path for each change.
 
+pub mod archive;
+pub mod calendar;
 pub mod complaints;
 pub mod customers;
 pub(crate) mod directory;
@@ -37,6 +39,11 @@ impl Ctx {
     /// The local calendar date of an instant, in the company's time zone.
     pub fn local_date(&self, t: DateTime<Utc>) -> NaiveDate {
         t.with_timezone(&self.settings.timezone).date_naive()
+    }
+
+    /// When a message to a person may go out: now, or the end of quiet hours.
+    pub fn polite_time(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+        self.settings.quiet_hours.next_allowed(now, &self.settings.timezone)
     }
 
     /// An instant as people read it: local `YYYY-MM-DD HH:MM`.

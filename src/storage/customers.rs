@@ -347,3 +347,142 @@ pub async fn count(conn: &mut AnyConnection) -> anyhow::Result<i64> {
         .await
         .context("counting customers")
 }
+
+/// Write back the card's name and fields (after a keeper entered new information).
+pub async fn update_card(
+    conn: &mut AnyConnection,
+    id: CustomerId,
+    name: &str,
+    f: &CardFields,
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    sqlx::query(
+        "UPDATE customers SET name = $1, region = $2, address = $3, postcode = $4, phone = $5, phone_digits = $6,
+             fax = $7, email = $8, website = $9, industry = $10, nature = $11, industry_standing = $12,
+             main_business = $13, registered_capital = $14, main_shareholders = $15, bank = $16, bank_account = $17,
+             notes = $18, updated_at = $19
+         WHERE id = $20",
+    )
+    .bind(name)
+    .bind(f.region.as_deref())
+    .bind(f.address.as_deref())
+    .bind(f.postcode.as_deref())
+    .bind(f.phone.as_deref())
+    .bind(digits(f.phone.as_deref()))
+    .bind(f.fax.as_deref())
+    .bind(f.email.as_deref())
+    .bind(f.website.as_deref())
+    .bind(f.industry.as_deref())
+    .bind(f.nature.as_deref())
+    .bind(f.industry_standing.as_deref())
+    .bind(f.main_business.as_deref())
+    .bind(f.registered_capital.as_deref())
+    .bind(f.main_shareholders.as_deref())
+    .bind(f.bank.as_deref())
+    .bind(f.bank_account.as_deref())
+    .bind(f.notes.as_deref())
+    .bind(epoch(now))
+    .bind(id.0)
+    .execute(conn)
+    .await
+    .context("updating a customer card")?;
+    Ok(())
+}
+
+/// Change the tier together with the due dates the new tier's cadence gives.
+pub async fn set_tier(
+    conn: &mut AnyConnection,
+    id: CustomerId,
+    tier: Tier,
+    next_call_due: NaiveDate,
+    next_visit_due: NaiveDate,
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    sqlx::query(
+        "UPDATE customers SET tier = $1, next_call_due = $2, next_visit_due = $3, updated_at = $4 WHERE id = $5",
+    )
+    .bind(tier.as_str())
+    .bind(date_text(next_call_due))
+    .bind(date_text(next_visit_due))
+    .bind(epoch(now))
+    .bind(id.0)
+    .execute(conn)
+    .await
+    .context("changing a customer's tier")?;
+    Ok(())
+}
+
+/// Record a credit rating with the day it was investigated and the day it expires.
+pub async fn set_credit(
+    conn: &mut AnyConnection,
+    id: CustomerId,
+    rating: &str,
+    checked_on: NaiveDate,
+    expires_on: NaiveDate,
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    sqlx::query(
+        "UPDATE customers SET credit_rating = $1, credit_checked_on = $2, credit_expires_on = $3, updated_at = $4
+         WHERE id = $5",
+    )
+    .bind(rating)
+    .bind(date_text(checked_on))
+    .bind(date_text(expires_on))
+    .bind(epoch(now))
+    .bind(id.0)
+    .execute(conn)
+    .await
+    .context("recording a credit rating")?;
+    Ok(())
+}
+
+/// A customer whose credit rating has expired.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExpiredCredit {
+    pub customer: CustomerId,
+    pub archive_no: String,
+    pub name: String,
+    pub owner: Option<StaffId>,
+    pub expires_on: NaiveDate,
+}
+
+/// Active customers whose credit rating expires on or before `on`.
+pub async fn credit_expired(conn: &mut AnyConnection, on: NaiveDate) -> anyhow::Result<Vec<ExpiredCredit>> {
+    let rows: Vec<(i64, String, String, Option<i64>, String)> = sqlx::query_as(
+        "SELECT id, archive_no, name, owner_id, credit_expires_on FROM customers
+         WHERE active = 1 AND credit_expires_on IS NOT NULL AND credit_expires_on <= $1 ORDER BY id",
+    )
+    .bind(date_text(on))
+    .fetch_all(conn)
+    .await
+    .context("finding expired credit ratings")?;
+    rows.into_iter()
+        .map(|(id, archive_no, name, owner, expires)| {
+            Ok(ExpiredCredit {
+                customer: CustomerId(id),
+                archive_no,
+                name,
+                owner: owner.map(StaffId),
+                expires_on: parse_date(&expires)?,
+            })
+        })
+        .collect()
+}
+
+/// Active A-tier customers per owning rep (archive number, name), for the holiday gift lists.
+pub async fn a_tier_by_owner(
+    conn: &mut AnyConnection,
+) -> anyhow::Result<std::collections::BTreeMap<StaffId, Vec<(String, String)>>> {
+    let rows: Vec<(i64, String, String)> = sqlx::query_as(
+        "SELECT owner_id, archive_no, name FROM customers
+         WHERE active = 1 AND tier = 'A' AND owner_id IS NOT NULL ORDER BY archive_no",
+    )
+    .fetch_all(conn)
+    .await
+    .context("listing A-tier customers")?;
+    let mut by_owner: std::collections::BTreeMap<StaffId, Vec<(String, String)>> = std::collections::BTreeMap::new();
+    for (owner, no, name) in rows {
+        by_owner.entry(StaffId(owner)).or_default().push((no, name));
+    }
+    Ok(by_owner)
+}

@@ -6,6 +6,7 @@
 //! row locking) are decided by [`Backend`] in this module and in `outbox.rs`.
 
 pub mod app_state;
+pub mod changes;
 pub mod complaints;
 pub mod contacts;
 pub mod counters;
@@ -14,10 +15,12 @@ pub mod departments;
 pub mod dialogues;
 pub mod duty;
 pub mod escalations;
+pub mod holidays;
 pub mod interactions;
 pub mod invites;
 pub mod outbox;
 pub mod staff;
+pub mod tasks;
 
 use std::str::FromStr;
 use std::time::Duration;

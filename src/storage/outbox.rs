@@ -47,6 +47,8 @@ pub struct NewMessage {
     /// Telegram `reply_markup` as JSON.
     pub reply_markup: Option<String>,
     pub priority: Priority,
+    /// Not to be sent before this instant (quiet hours); `None` means at once.
+    pub not_before: Option<DateTime<Utc>>,
 }
 
 /// A claimed row, ready to send.
@@ -68,7 +70,7 @@ pub async fn enqueue(conn: &mut AnyConnection, msg: &NewMessage, now: DateTime<U
     let done = sqlx::query(
         "INSERT INTO outbox (idem_key, channel, recipient, subject, body, reply_markup, priority, status,
              attempts, fence, next_attempt_at, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', 0, 0, $8, $8)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', 0, 0, $8, $9)
          ON CONFLICT (idem_key) DO NOTHING",
     )
     .bind(&msg.key)
@@ -78,6 +80,7 @@ pub async fn enqueue(conn: &mut AnyConnection, msg: &NewMessage, now: DateTime<U
     .bind(&msg.body)
     .bind(msg.reply_markup.as_deref())
     .bind(msg.priority as i64)
+    .bind(epoch(msg.not_before.map_or(now, |t| t.max(now))))
     .bind(epoch(now))
     .execute(conn)
     .await
@@ -220,6 +223,16 @@ pub async fn list(conn: &mut AnyConnection, status: Option<&str>) -> anyhow::Res
     .fetch_all(conn)
     .await
     .context("listing the outbox")
+}
+
+/// Whether a message with this key was ever queued.
+pub async fn exists(conn: &mut AnyConnection, key: &str) -> anyhow::Result<bool> {
+    let found: Option<i64> = sqlx::query_scalar("SELECT id FROM outbox WHERE idem_key = $1")
+        .bind(key)
+        .fetch_optional(conn)
+        .await
+        .context("looking up an outbox key")?;
+    Ok(found.is_some())
 }
 
 /// Rows not yet sent or dead: what is still owed.

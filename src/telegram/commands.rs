@@ -47,6 +47,40 @@ pub enum Command {
         rating: u8,
         comment: String,
     },
+    /// Staff: new information about a customer, for the archive keepers.
+    Info {
+        customer: String,
+        text: String,
+    },
+    /// A rep proposes another tier.
+    Tier {
+        customer: String,
+        tier: crate::domain::customer::Tier,
+        reason: String,
+    },
+    /// Open archive tasks.
+    Tasks,
+    /// Close an archive task (with field assignments or a note).
+    Done {
+        task: i64,
+        text: String,
+    },
+    /// Record a credit rating investigated today.
+    Credit {
+        customer: String,
+        rating: String,
+    },
+    /// Set a contact's birthday (solar or lunar).
+    Birthday {
+        customer: String,
+        contact: String,
+        birthday: String,
+    },
+    /// A one-time code with which a contact joins the bot for greetings.
+    ContactCode {
+        customer: String,
+        contact: String,
+    },
 }
 
 /// `/duty`, `/duty on [hours]`, `/duty off`.
@@ -145,6 +179,52 @@ fn parse_command(name: &str, args: &str) -> Result<Command, ParseError> {
                 _ => Err(ParseError::Usage { command: "revisit" }),
             }
         }
+        "info" | "新信息" => match split_reference(args) {
+            Some((customer, text)) if !text.is_empty() => {
+                Ok(Command::Info { customer: customer.to_owned(), text: text.to_owned() })
+            }
+            _ => Err(ParseError::Usage { command: "info" }),
+        },
+        "tier" | "调级" => {
+            let usage = ParseError::Usage { command: "tier" };
+            let (customer, rest) = split_reference(args).ok_or(usage.clone())?;
+            let (tier, reason) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
+            let tier = tier.parse().map_err(|()| usage)?;
+            Ok(Command::Tier { customer: customer.to_owned(), tier, reason: reason.trim().to_owned() })
+        }
+        "tasks" | "任务" => no_args(Command::Tasks),
+        "done" | "完成" => {
+            let (task, text) = args.split_once(char::is_whitespace).unwrap_or((args, ""));
+            match task.trim_start_matches('#').parse::<i64>() {
+                Ok(task) if task > 0 => Ok(Command::Done { task, text: text.trim().to_owned() }),
+                _ => Err(ParseError::Usage { command: "done" }),
+            }
+        }
+        "credit" | "信用" => match split_reference(args) {
+            Some((customer, rating)) if !rating.is_empty() && rating.chars().count() <= 50 => {
+                Ok(Command::Credit { customer: customer.to_owned(), rating: rating.to_owned() })
+            }
+            _ => Err(ParseError::Usage { command: "credit" }),
+        },
+        "birthday" | "生日" => {
+            let usage = ParseError::Usage { command: "birthday" };
+            let (customer, rest) = split_reference(args).ok_or(usage.clone())?;
+            let (contact, birthday) = split_reference(rest).ok_or(usage.clone())?;
+            if birthday.is_empty() {
+                return Err(usage);
+            }
+            Ok(Command::Birthday {
+                customer: customer.to_owned(),
+                contact: contact.to_owned(),
+                birthday: birthday.to_owned(),
+            })
+        }
+        "contactcode" | "联系人码" => match split_reference(args) {
+            Some((customer, contact)) if !contact.is_empty() => {
+                Ok(Command::ContactCode { customer: customer.to_owned(), contact: unquote(contact).to_owned() })
+            }
+            _ => Err(ParseError::Usage { command: "contactcode" }),
+        },
         other => Err(ParseError::Unknown(other.to_owned())),
     }
 }
@@ -291,6 +371,64 @@ mod tests {
             ("/revisit TS-20261125-0001 6", "revisit"),
             ("/revisit TS-20261125-0001", "revisit"),
             ("/link TS-20261125-0001", "link"),
+        ] {
+            assert_eq!(err(text), ParseError::Usage { command }, "{text}");
+        }
+    }
+
+    #[test]
+    fn archive_commands() {
+        use crate::domain::customer::Tier;
+        let table = [
+            (
+                "/info KH-000001 客户下月扩产，新增电话 021-1234",
+                Command::Info {
+                    customer: "KH-000001".into(), text: "客户下月扩产，新增电话 021-1234".into()
+                },
+            ),
+            (
+                "/tier 华东机械 A 年采购额超过 500 万",
+                Command::Tier {
+                    customer: "华东机械".into(), tier: Tier::A, reason: "年采购额超过 500 万".into()
+                },
+            ),
+            ("/tier KH-000001 b", Command::Tier { customer: "KH-000001".into(), tier: Tier::B, reason: String::new() }),
+            ("/tasks", Command::Tasks),
+            ("/done #12 电话=021-1234", Command::Done { task: 12, text: "电话=021-1234".into() }),
+            ("/done 12", Command::Done { task: 12, text: String::new() }),
+            ("/credit KH-000001 AA", Command::Credit { customer: "KH-000001".into(), rating: "AA".into() }),
+            (
+                "/birthday KH-000001 王总 农历 8-15",
+                Command::Birthday {
+                    customer: "KH-000001".into(),
+                    contact: "王总".into(),
+                    birthday: "农历 8-15".into(),
+                },
+            ),
+            (
+                "/birthday \"Acme Trading\" \"John Smith\" 1980-02-29",
+                Command::Birthday {
+                    customer: "Acme Trading".into(),
+                    contact: "John Smith".into(),
+                    birthday: "1980-02-29".into(),
+                },
+            ),
+            (
+                "/contactcode KH-000001 王总",
+                Command::ContactCode { customer: "KH-000001".into(), contact: "王总".into() },
+            ),
+        ];
+        for (text, expected) in table {
+            assert_eq!(ok(text), expected, "{text}");
+        }
+        for (text, command) in [
+            ("/info KH-000001", "info"),
+            ("/tier KH-000001 D", "tier"),
+            ("/done abc", "done"),
+            ("/done", "done"),
+            ("/credit KH-000001", "credit"),
+            ("/birthday KH-000001 王总", "birthday"),
+            ("/contactcode KH-000001", "contactcode"),
         ] {
             assert_eq!(err(text), ParseError::Usage { command }, "{text}");
         }

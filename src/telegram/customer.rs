@@ -72,6 +72,23 @@ pub(super) async fn menu(reply: &mut Replier) -> anyhow::Result<()> {
 }
 
 async fn redeem_invite(ctx: &Ctx, bot: &TgBot, reply: &mut Replier, user: &User, code: &str) -> anyhow::Result<()> {
+    // A contact's code (for greetings) or a staff invitation: the code says which.
+    match services::archive::redeem_contact_code(ctx, code, telegram_id(user).0, reply.locale).await {
+        Ok(Some(contact)) => {
+            tracing::info!(contact = contact.id, "contact linked to Telegram");
+            return reply.template(keys::CONTACT_LINKED, &[("name", &contact.name)]).await;
+        }
+        Ok(None) => {}
+        Err(services::archive::ArchiveError::Invite(problem)) => {
+            let key = match problem {
+                InviteProblem::Unknown => keys::INVITE_UNKNOWN,
+                InviteProblem::AlreadyUsed => keys::INVITE_USED,
+                InviteProblem::Expired => keys::INVITE_EXPIRED,
+            };
+            return reply.template(key, &[]).await;
+        }
+        Err(other) => return Err(anyhow::Error::new(other)),
+    }
     match services::staff::redeem(ctx, code, telegram_id(user), &user.full_name(), ctx.now()).await {
         Ok(staff) => {
             tracing::info!(staff = staff.id.0, role = %staff.role, "invitation redeemed");

@@ -11,7 +11,7 @@ use super::TgBot;
 use super::commands::{self, Command, ParseError};
 use super::dialogue::State;
 use super::reply::Replier;
-use super::{complaints, customer, form, staff};
+use super::{archive, complaints, customer, form, staff};
 use crate::domain::ids::TelegramUserId;
 use crate::locale::Locale;
 use crate::services::Ctx;
@@ -137,6 +137,13 @@ async fn staff_message(
                 | Command::Duty(_)
                 | Command::Report { .. }
                 | Command::Revisit { .. } => complaints::run_command(ctx, reply, staff, chat_id, command).await,
+                Command::Info { .. }
+                | Command::Tier { .. }
+                | Command::Tasks
+                | Command::Done { .. }
+                | Command::Credit { .. }
+                | Command::Birthday { .. }
+                | Command::ContactCode { .. } => archive::run_command(ctx, reply, staff, command).await,
                 // Customers' commands mean nothing from staff.
                 Command::Complain | Command::Status(_) | Command::MyComplaints => {
                     reply.template(keys::HELP_HINT, &[]).await
@@ -186,6 +193,12 @@ pub(super) fn usage_key(command: &str) -> Key {
         "duty" => keys::USAGE_DUTY,
         "report" => keys::USAGE_REPORT,
         "revisit" => keys::USAGE_REVISIT,
+        "info" => keys::USAGE_INFO,
+        "tier" => keys::USAGE_TIER,
+        "done" => keys::USAGE_DONE,
+        "credit" => keys::USAGE_CREDIT,
+        "birthday" => keys::USAGE_BIRTHDAY,
+        "contactcode" => keys::USAGE_CONTACTCODE,
         _ => keys::USAGE_CUSTOMER,
     }
 }

@@ -1,6 +1,7 @@
 //! The Telegram side: one handler tree, a pure command parser, dialogue state kept in our
 //! database, and replies that go out through the outbox like every other message.
 
+mod archive;
 pub mod commands;
 pub mod complaint_view;
 mod complaints;
@@ -65,6 +66,11 @@ pub fn staff_menu(templates: &Templates, locale: Locale) -> Vec<BotCommand> {
             ("newcustomer", keys::COMMAND_NEWCUSTOMER),
             ("call", keys::COMMAND_CALL),
             ("visit", keys::COMMAND_VISIT),
+            ("info", keys::COMMAND_INFO),
+            ("tier", keys::COMMAND_TIER),
+            ("birthday", keys::COMMAND_BIRTHDAY),
+            ("credit", keys::COMMAND_CREDIT),
+            ("tasks", keys::COMMAND_TASKS),
             ("complaints", keys::COMMAND_COMPLAINTS),
             ("complaint", keys::COMMAND_COMPLAINT),
             ("newcomplaint", keys::COMMAND_NEWCOMPLAINT),

@@ -80,7 +80,14 @@ pub(super) async fn run_command(
         | Command::Link { .. }
         | Command::Duty(_)
         | Command::Report { .. }
-        | Command::Revisit { .. } => reply.template(keys::HELP_HINT, &[]).await,
+        | Command::Revisit { .. }
+        | Command::Info { .. }
+        | Command::Tier { .. }
+        | Command::Tasks
+        | Command::Done { .. }
+        | Command::Credit { .. }
+        | Command::Birthday { .. }
+        | Command::ContactCode { .. } => reply.template(keys::HELP_HINT, &[]).await,
     }
 }
 

@@ -9,18 +9,24 @@ use crate::helpers::app::{DIRECTOR_EMAIL, MANAGER_EMAIL, team};
 use crate::helpers::fake_telegram::SentMessage;
 use crate::helpers::{TestApp, spawn_app, spawn_app_at};
 
-const DIGEST_MARK: &str = "📋";
-
 fn digests(app: &TestApp, chat: i64) -> Vec<SentMessage> {
-    app.telegram.sent_to(chat).into_iter().filter(|m| m.text.starts_with(DIGEST_MARK)).collect()
+    app.telegram.sent_to(chat).into_iter().filter(|m| m.text.contains("客户联络提醒")).collect()
 }
 
 fn day(s: &str) -> NaiveDate {
     s.parse().unwrap()
 }
 
-fn is_weekday(d: NaiveDate) -> bool {
-    !matches!(d.weekday(), Weekday::Sat | Weekday::Sun)
+/// The State Council's 2026 schedule, written out here rather than taken from the code
+/// under test: the Spring Festival break (15–23 Feb) and its make-up Saturdays (14 and 28 Feb)
+/// fall inside the simulated quarter.
+fn is_working_day_2026(d: NaiveDate) -> bool {
+    let off = ["2026-02-16", "2026-02-17", "2026-02-18", "2026-02-19", "2026-02-20", "2026-02-23"];
+    let make_up = ["2026-02-14", "2026-02-28"];
+    if make_up.contains(&d.to_string().as_str()) {
+        return true;
+    }
+    !off.contains(&d.to_string().as_str()) && !matches!(d.weekday(), Weekday::Sat | Weekday::Sun)
 }
 
 /// Tick at 09:00 and 15:00 each day from `from` to `to` inclusive, running `act` at 10:00.
@@ -68,21 +74,28 @@ async fn an_a_tier_customer_across_three_months_gets_exactly_the_expected_digest
             let reply = app.say(&t.rep_user, &format!("/call {reference} 例行电话")).await;
             assert!(reply.text.contains("已记录"), "{}", reply.text);
         }
+        // The yearly data check (15 January) arrives with the round; the rep does it.
+        if d == day("2026-01-15") {
+            assert!(app.telegram.sent_to(9001).iter().any(|m| m.text.contains("年度客户资料全面核查")));
+            let reply = app.say(&t.rep_user, "/done 1").await;
+            assert!(reply.text.contains("任务 #1 已完成"), "{}", reply.text);
+        }
     })
     .await;
 
-    // Assert: one digest per working day (the weekly call is always within the 7-day
-    // horizon), none at weekends, none twice.
+    // Assert: one digest per working day of the PRC calendar (the weekly call is always within
+    // the 7-day horizon): none at weekends or in the Spring Festival break, one on each make-up
+    // Saturday, none twice.
     let digests = digests(&app, t.rep.telegram_id.0);
     let mut working_days = Vec::new();
     let mut d = day("2026-01-05");
     while d <= day("2026-04-03") {
-        if is_weekday(d) {
+        if is_working_day_2026(d) {
             working_days.push(d.to_string());
         }
         d += Duration::days(1);
     }
-    assert_eq!(working_days.len(), 65);
+    assert_eq!(working_days.len(), 61);
     let digest_days: Vec<String> =
         digests.iter().map(|m| m.text.split_whitespace().nth(1).unwrap().to_owned()).collect();
     assert_eq!(digest_days, working_days);
@@ -94,8 +107,9 @@ async fn an_a_tier_customer_across_three_months_gets_exactly_the_expected_digest
     assert!(feb12.text.contains("应于 2026-02-09，已逾期 3 天"), "{}", feb12.text);
 
     // Exactly two escalation e-mails: the call due 9 February reaches the manager after two
-    // days' grace (12 Feb) and the director after seven (17 Feb). The late visit (4 days)
-    // stays within its 7-day grace.
+    // days' grace (12 Feb) and the director after seven — at the first round after that, on
+    // 24 Feb, the Spring Festival break having no round. The late visit (4 days) stays within
+    // its 7-day grace.
     let mails = app.smtp.messages();
     assert_eq!(mails.len(), 2, "{mails:#?}");
     let to_manager = app.smtp.messages_to(MANAGER_EMAIL);
@@ -104,8 +118,8 @@ async fn an_a_tier_customer_across_three_months_gets_exactly_the_expected_digest
     assert!(to_manager[0].subject.contains("2026-02-12"), "{}", to_manager[0].subject);
     assert!(to_manager[0].body.contains(&reference) && to_manager[0].body.contains("已逾期 3 天"));
     assert!(to_manager[0].body.contains("孙销售") && to_manager[0].body.contains("一级升级"));
-    assert!(to_director[0].subject.contains("2026-02-17"), "{}", to_director[0].subject);
-    assert!(to_director[0].body.contains("已逾期 8 天") && to_director[0].body.contains("二级升级"));
+    assert!(to_director[0].subject.contains("2026-02-24"), "{}", to_director[0].subject);
+    assert!(to_director[0].body.contains("已逾期 15 天") && to_director[0].body.contains("二级升级"));
 }
 
 #[tokio::test]

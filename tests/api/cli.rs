@@ -194,7 +194,7 @@ async fn guanxi_run_serves_the_bot_until_sigterm_and_logs_no_secrets() {
     let out = guanxi(&db_env, &["staff", "add", "--telegram-id", "300", "--name", "管理员", "--role", "admin"]).await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
 
-    let child = Command::new(env!("CARGO_BIN_EXE_guanxi"))
+    let mut child = Command::new(env!("CARGO_BIN_EXE_guanxi"))
         .arg("run")
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
@@ -208,11 +208,25 @@ async fn guanxi_run_serves_the_bot_until_sigterm_and_logs_no_secrets() {
         .kill_on_drop(true)
         .spawn()
         .expect("guanxi run starts");
+    // Drain the log as it is written: a full pipe would block the process.
+    let mut stderr = child.stderr.take().expect("piped stderr");
+    let log = tokio::spawn(async move {
+        let mut buf = Vec::new();
+        let _ = tokio::io::AsyncReadExt::read_to_end(&mut stderr, &mut buf).await;
+        String::from_utf8_lossy(&buf).into_owned()
+    });
 
     // The production task set: the background worker answers without any help from the test.
     let admin = crate::helpers::TgUser::new(300, "管");
     telegram.push_text(&admin, "/help");
-    let replies = telegram.wait_for_sent_to(300, 1).await;
+    let replies = match tokio::time::timeout(std::time::Duration::from_secs(8), telegram.wait_for_sent_to(300, 1)).await
+    {
+        Ok(replies) => replies,
+        Err(_) => {
+            let _ = child.kill().await;
+            panic!("no reply from guanxi run; its log:\n{}", log.await.unwrap());
+        }
+    };
     assert!(replies[0].text.contains("/newcustomer"), "{}", replies[0].text);
     assert_eq!(telegram.calls("setMyCommands"), 3, "customer menus (2) and the admin's staff menu");
 
@@ -223,8 +237,8 @@ async fn guanxi_run_serves_the_bot_until_sigterm_and_logs_no_secrets() {
         .await
         .expect("guanxi stops within 20 s of SIGTERM")
         .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    let logs = text(&out.stderr);
+    let logs = log.await.unwrap();
+    assert_eq!(out.status.code(), Some(0), "{logs}");
     assert!(logs.contains("shutting down"), "{logs}");
     assert!(!logs.contains("TEST-TOKEN"), "the bot token leaked into the logs");
 }

@@ -17,6 +17,7 @@ fn message(key: &str, chat: i64, priority: Priority) -> NewMessage {
         body: format!("消息 {key}"),
         reply_markup: None,
         priority,
+        not_before: None,
     }
 }
 

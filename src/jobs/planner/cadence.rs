@@ -1,16 +1,10 @@
-//! "What is due at `now` that has not been queued yet?"
-//!
-//! The planner holds no state between runs: every run recomputes what is owed from the
-//! database and queues it under idempotency keys, so a missed tick, a restart or a second
-//! instance changes nothing — catch-up after downtime is just the next ordinary run.
+//! The tiered call and visit cadence: one digest per rep and the e-mail escalations.
 
 use std::collections::{BTreeMap, HashMap};
 
-use anyhow::Context;
 use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::domain::agenda::{Agenda, DueItem};
-use crate::domain::calendar::{WorkCalendar, daily_round_due};
 use crate::domain::escalation::Level;
 use crate::domain::ids::StaffId;
 use crate::locale::Locale;
@@ -18,61 +12,15 @@ use crate::notify;
 use crate::render::{self, EscalatedItem};
 use crate::services::Ctx;
 use crate::storage::outbox::Priority;
-use crate::storage::staff::{self as staff_store, Staff};
-use crate::storage::{Tx, app_state, customers, escalations};
+use crate::storage::staff::Staff;
+use crate::storage::{Tx, escalations};
 
-/// What one planner run queued.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct PlanReport {
-    /// The local date whose daily round ran, if it was due.
-    pub round: Option<NaiveDate>,
-    pub digests: usize,
-    pub escalated_items: usize,
-    pub escalation_emails: usize,
-    /// Complaint timers that produced messages (they run every tick, at any hour).
-    pub complaint_alarms: usize,
-}
-
-/// Run the planner as of `now`, committing everything it queues in one transaction.
-#[tracing::instrument(skip_all, fields(now = %now))]
-pub async fn plan(ctx: &Ctx, now: DateTime<Utc>) -> anyhow::Result<PlanReport> {
-    let mut tx = ctx.db.begin().await?;
-    let report = plan_in(ctx, &mut tx, now).await?;
-    app_state::set(&mut tx, app_state::LAST_TICK, &now.to_rfc3339()).await?;
-    tx.commit().await.context("committing planner run")?;
-    if report.digests + report.escalation_emails + report.complaint_alarms > 0 {
-        tracing::info!(?report, "planner queued messages");
-    }
-    Ok(report)
-}
-
-/// The planner's work inside a caller's transaction (`guanxi tick --dry-run` rolls it back).
-pub async fn plan_in(ctx: &Ctx, tx: &mut Tx, now: DateTime<Utc>) -> anyhow::Result<PlanReport> {
-    let settings = &ctx.settings;
-    let complaint_alarms = crate::services::complaints::plan_alarms(ctx, tx, now).await?;
-    let local_now = now.with_timezone(&settings.timezone).naive_local();
-    let calendar = WorkCalendar::default();
-    let Some(today) = daily_round_due(&calendar, local_now, settings.daily_round_at) else {
-        return Ok(PlanReport { complaint_alarms, ..PlanReport::default() });
-    };
-    let horizon = today + chrono::Duration::days(settings.upcoming_days.into());
-    let items = customers::due_items(tx, horizon, None).await?;
-    let staff: HashMap<StaffId, Staff> = staff_store::list(tx).await?.into_iter().map(|s| (s.id, s)).collect();
-
-    let mut report = PlanReport { round: Some(today), complaint_alarms, ..PlanReport::default() };
-    report.digests = queue_digests(ctx, tx, &items, &staff, today, now).await?;
-    let (escalated, emails) = queue_escalations(ctx, tx, &items, &staff, today, now).await?;
-    report.escalated_items = escalated;
-    report.escalation_emails = emails;
-    Ok(report)
-}
-
-fn locale_of(ctx: &Ctx, staff: &Staff) -> Locale {
+pub(super) fn locale_of(ctx: &Ctx, staff: &Staff) -> Locale {
     staff.locale.as_deref().and_then(|l| l.parse().ok()).unwrap_or(ctx.settings.locale)
 }
 
 /// One digest per active rep with anything overdue, due today or coming up.
-async fn queue_digests(
+pub(super) async fn queue_digests(
     ctx: &Ctx,
     tx: &mut Tx,
     items: &[DueItem],
@@ -96,7 +44,8 @@ async fn queue_digests(
         let locale = locale_of(ctx, rep);
         let text = render::agenda(&ctx.templates, locale, &agenda, today, ctx.settings.upcoming_days);
         let key = format!("digest:{}:{today}", owner.0);
-        if notify::telegram(tx, &key, rep.telegram_id.0, &text, None, Priority::Bulk, now).await? > 0 {
+        let at = ctx.polite_time(now);
+        if notify::telegram_at(tx, &key, rep.telegram_id.0, &text, None, Priority::Bulk, now, at).await? > 0 {
             queued += 1;
         }
     }
@@ -132,7 +81,7 @@ fn fallback_recipients(staff: &HashMap<StaffId, Staff>) -> Vec<StaffId> {
 }
 
 /// Record each item's newly reached levels and queue one e-mail per recipient listing them.
-async fn queue_escalations(
+pub(super) async fn queue_escalations(
     ctx: &Ctx,
     tx: &mut Tx,
     items: &[DueItem],

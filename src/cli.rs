@@ -63,6 +63,21 @@ pub enum Command {
     /// Reports.
     #[command(subcommand)]
     Report(ReportCommand),
+    /// The PRC working calendar: statutory holidays and make-up working days.
+    #[command(subcommand)]
+    Holidays(HolidaysCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum HolidaysCommand {
+    /// Load an official schedule: CSV `date,name,kind` (kind: off or workday); each year in the
+    /// file replaces what was stored for it.
+    Import { file: PathBuf },
+    /// The days off and make-up working days of a year.
+    List {
+        #[arg(long)]
+        year: i32,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -257,6 +272,32 @@ async fn dispatch(cli: Cli) -> Result<(), CliError> {
             Ok(())
         }
         Command::Duty(command) => duty(&ctx, command).await,
+        Command::Holidays(HolidaysCommand::Import { file }) => {
+            let input = std::fs::File::open(&file)
+                .map_err(|e| CliError::BadInput(format!("cannot open {}: {e}", file.display())))?;
+            let days = services::calendar::import(&ctx, std::io::BufReader::new(input)).await?;
+            println!("imported {days} days");
+            Ok(())
+        }
+        Command::Holidays(HolidaysCommand::List { year }) => {
+            if !(1900..=2200).contains(&year) {
+                return Err(CliError::BadInput(format!("--year {year} is out of range")));
+            }
+            let mut tx = ctx.db.begin().await?;
+            services::calendar::ensure_years(&mut tx, year..=year).await?;
+            let days = crate::storage::holidays::year(&mut tx, year).await?;
+            tx.commit().await.context("committing the calendar")?;
+            println!("date\tkind\tname\tfestival\testimated");
+            for d in days {
+                let kind = match d.kind {
+                    crate::domain::calendar::DayKind::Off => "off",
+                    crate::domain::calendar::DayKind::Working => "workday",
+                };
+                let festival = d.festival.map(|f| f.key()).unwrap_or("");
+                println!("{}\t{kind}\t{}\t{festival}\t{}", d.date, d.name, if d.estimated { "yes" } else { "no" });
+            }
+            Ok(())
+        }
         Command::Departments(command) => departments(&ctx, command).await,
         Command::Report(ReportCommand::Complaints { period, format }) => {
             let (stats, all) = services::complaints::report(&ctx, period).await?;

@@ -288,6 +288,9 @@ pub struct ComplaintPolicy {
     pub revisit_answer_days: u32,
     /// Days after resolution by which the revisit must be done (一周内回访).
     pub revisit_within_days: u32,
+    /// Count handling deadlines in working days (holidays and weekends skipped).
+    #[serde(default)]
+    pub deadline_in_working_days: bool,
 }
 
 impl Default for ComplaintPolicy {
@@ -300,19 +303,44 @@ impl Default for ComplaintPolicy {
             revisit_ask_after_hours: 24,
             revisit_answer_days: 2,
             revisit_within_days: 7,
+            deadline_in_working_days: false,
         }
     }
 }
 
 impl ComplaintPolicy {
-    /// The handling deadline for a complaint of `nature` assigned (or reopened) at `from`.
-    pub fn deadline(&self, nature: Nature, from: DateTime<Utc>) -> DateTime<Utc> {
-        let days = match nature {
+    pub fn days(&self, nature: Nature) -> u32 {
+        match nature {
             Nature::Urgent => self.urgent_days,
             Nature::Normal => self.normal_days,
             Nature::Complex => self.complex_days,
-        };
-        from + Duration::days(days.into())
+        }
+    }
+
+    /// The handling deadline for a complaint of `nature` assigned (or reopened) at `from`, in
+    /// calendar days (see [`Self::deadline_on_calendar`] for working days).
+    pub fn deadline(&self, nature: Nature, from: DateTime<Utc>) -> DateTime<Utc> {
+        from + Duration::days(self.days(nature).into())
+    }
+
+    /// The deadline as configured: calendar days, or working days of `calendar` counted in
+    /// the local time zone `tz` (same time of day, N working days later).
+    pub fn deadline_on_calendar<Tz: chrono::TimeZone>(
+        &self,
+        nature: Nature,
+        from: DateTime<Utc>,
+        calendar: &super::calendar::WorkCalendar,
+        tz: &Tz,
+    ) -> DateTime<Utc> {
+        if !self.deadline_in_working_days {
+            return self.deadline(nature, from);
+        }
+        let local = from.with_timezone(tz).naive_local();
+        let day = calendar.add_working_days(local.date(), self.days(nature));
+        tz.from_local_datetime(&day.and_time(local.time()))
+            .earliest()
+            .map(|t| t.to_utc())
+            .unwrap_or_else(|| self.deadline(nature, from))
     }
 }
 
@@ -527,6 +555,26 @@ mod tests {
         c.customer_in_chat = false;
         c.revisit_asked_at = None;
         assert_eq!(alarms(&c, resolved + Duration::hours(24), &p), [Alarm::RevisitTask]);
+    }
+
+    #[test]
+    fn deadlines_in_working_days_skip_the_holiday() {
+        use super::super::calendar::{DayKind, WorkCalendar};
+        let d = |s: &str| s.parse::<NaiveDate>().unwrap();
+        let cal = WorkCalendar::with_exceptions((1..=7).map(|n| (d(&format!("2026-10-0{n}")), DayKind::Off)));
+        let p = ComplaintPolicy { deadline_in_working_days: true, ..ComplaintPolicy::default() };
+        // Wednesday 30 Sep 10:00 Beijing + 3 working days: 8, 9, then 12 Oct (the 10th is not a
+        // make-up day in this calendar).
+        let from = t("2026-09-30T02:00:00Z");
+        assert_eq!(
+            p.deadline_on_calendar(Nature::Normal, from, &cal, &chrono_tz::Asia::Shanghai),
+            t("2026-10-12T02:00:00Z")
+        );
+        let calendar_days = ComplaintPolicy::default();
+        assert_eq!(
+            calendar_days.deadline_on_calendar(Nature::Normal, from, &cal, &chrono_tz::Asia::Shanghai),
+            t("2026-10-03T02:00:00Z")
+        );
     }
 
     #[test]

@@ -95,6 +95,9 @@ struct Notices<'a> {
     /// The member of staff who caused the change: they get the handler's confirmation
     /// instead of a notification about their own step.
     actor: Option<StaffId>,
+    /// The customer caused it: what they are told answers them, so it goes at once even at
+    /// night.
+    customer_acts: bool,
 }
 
 impl Notices<'_> {
@@ -102,6 +105,8 @@ impl Notices<'_> {
         self.actor == Some(person.id)
     }
 
+    /// A message that respects quiet hours (everything but the new-complaint alert, which
+    /// goes through [`Self::urgent`]).
     async fn chat(
         &self,
         tx: &mut Tx,
@@ -111,7 +116,23 @@ impl Notices<'_> {
         priority: Priority,
     ) -> anyhow::Result<()> {
         let markup = keyboard.map(|k| serde_json::to_string(&k)).transpose()?;
-        notify::telegram(tx, &format!("{}:{chat}", self.key), chat, text, markup, priority, self.now).await?;
+        let at = self.ctx.polite_time(self.now);
+        notify::telegram_at(tx, &format!("{}:{chat}", self.key), chat, text, markup, priority, self.now, at).await?;
+        Ok(())
+    }
+
+    /// A message that goes out at once, at any hour: complaints reach the staff on duty
+    /// around the clock, and a customer who just wrote gets the answer now.
+    async fn urgent(
+        &self,
+        tx: &mut Tx,
+        chat: i64,
+        text: &str,
+        keyboard: Option<InlineKeyboardMarkup>,
+    ) -> anyhow::Result<()> {
+        let markup = keyboard.map(|k| serde_json::to_string(&k)).transpose()?;
+        notify::telegram(tx, &format!("{}:{chat}", self.key), chat, text, markup, Priority::Interactive, self.now)
+            .await?;
         Ok(())
     }
 
@@ -142,7 +163,11 @@ impl Notices<'_> {
         let Some(chat) = c.submitter_chat_id else { return Ok(()) };
         let locale = customer_locale(self.ctx, c);
         let text = self.ctx.templates.render(locale, key, vars);
-        self.chat(tx, chat, &text, keyboard(locale), Priority::Interactive).await
+        if self.customer_acts {
+            self.urgent(tx, chat, &text, keyboard(locale)).await
+        } else {
+            self.chat(tx, chat, &text, keyboard(locale), Priority::Interactive).await
+        }
     }
 
     async fn email(
@@ -207,7 +232,13 @@ pub async fn submit(
     };
     store::add_event(&mut tx, complaint.id, actor, origin.recorded_by, "received", &details, now).await?;
 
-    let notices = Notices { ctx, now, key: format!("complaint:{number}:received"), actor: origin.recorded_by };
+    let notices = Notices {
+        ctx,
+        now,
+        key: format!("complaint:{number}:received"),
+        actor: origin.recorded_by,
+        customer_acts: origin.submitter_chat_id.is_some(),
+    };
     let hours = (ctx.settings.complaints.first_response_minutes.div_ceil(60)).to_string();
     notices
         .customer(
@@ -237,7 +268,7 @@ pub async fn submit(
             view::summary(&ctx.templates, locale, &complaint, attachments.len())
         );
         let keyboard = view::alert_keyboard(&ctx.templates, locale, number.as_str());
-        notices.chat(&mut tx, person.telegram_id.0, &text, Some(keyboard), Priority::Interactive).await?;
+        notices.urgent(&mut tx, person.telegram_id.0, &text, Some(keyboard)).await?;
     }
     tx.commit().await.context("committing a new complaint")?;
     ctx.wake_worker.notify_one();
@@ -291,13 +322,20 @@ pub async fn perform(ctx: &Ctx, number: &ComplaintNo, who: Who<'_>, step: Step) 
         Who::Staff(s) => Some(s),
         Who::Customer { .. } => None,
     };
-    let details = apply(ctx, &mut c, &step, staff, &dir, now)?;
+    let calendar = super::calendar::work_calendar(&mut tx, ctx.local_date(now)).await?;
+    let details = apply(ctx, &mut c, &step, staff, &dir, &calendar, now)?;
     if !store::save(&mut tx, &c, before, now).await? {
         return Err(ComplaintError::Conflict);
     }
     let actor = if staff.is_some() { "staff" } else { "customer" };
     let event = store::add_event(&mut tx, c.id, actor, staff.map(|s| s.id), step.kind(), &details, now).await?;
-    let notices = Notices { ctx, now, key: format!("complaint:{number}:e{event}"), actor: staff.map(|s| s.id) };
+    let notices = Notices {
+        ctx,
+        now,
+        key: format!("complaint:{number}:e{event}"),
+        actor: staff.map(|s| s.id),
+        customer_acts: staff.is_none(),
+    };
     notify_step(ctx, &mut tx, &notices, &c, &step, &dir, who).await?;
     tx.commit().await.context("committing a complaint step")?;
     ctx.wake_worker.notify_one();
@@ -312,9 +350,11 @@ fn apply(
     step: &Step,
     staff: Option<&Staff>,
     dir: &Directory,
+    calendar: &crate::domain::calendar::WorkCalendar,
     now: DateTime<Utc>,
 ) -> Result<String, ComplaintError> {
     let policy = &ctx.settings.complaints;
+    let tz = &ctx.settings.timezone;
     Ok(match step {
         Step::Accept => {
             c.first_response_at.get_or_insert(now);
@@ -336,7 +376,7 @@ fn apply(
                 .ok_or_else(|| ComplaintError::UnknownDepartment(department.clone()))?;
             c.department = Some(d.key.clone());
             c.nature = Some(*nature);
-            c.deadline = Some(policy.deadline(*nature, now));
+            c.deadline = Some(policy.deadline_on_calendar(*nature, now, calendar, tz));
             format!("{} / {nature}", d.key)
         }
         Step::Report { findings, proposal } => {
@@ -360,7 +400,7 @@ fn apply(
         Step::CustomerRefuses { reason } => {
             c.reopen_count += 1;
             c.result_sent_at = None;
-            c.deadline = c.nature.map(|n| policy.deadline(n, now));
+            c.deadline = c.nature.map(|n| policy.deadline_on_calendar(n, now, calendar, tz));
             reason.trim().to_owned()
         }
         Step::Revisit { rating, comment } => {
@@ -573,7 +613,7 @@ pub async fn plan_alarms(ctx: &Ctx, tx: &mut Tx, now: DateTime<Utc>) -> anyhow::
                 Alarm::RevisitTask => format!("complaint:{number}:revisit-task"),
                 Alarm::RevisitOverdue => format!("complaint:{number}:revisit-overdue"),
             };
-            let n = Notices { ctx, now, key, actor: None };
+            let n = Notices { ctx, now, key, actor: None, customer_acts: false };
             let vars = [
                 ("number", number),
                 ("customer", c.form.customer_name.as_str()),

@@ -64,7 +64,7 @@ pub async fn year(conn: &mut AnyConnection, year: i32) -> anyhow::Result<Vec<Hol
 /// Whether the table has anything for `year`, and whether all of it is estimated.
 pub async fn year_state(conn: &mut AnyConnection, year: i32) -> anyhow::Result<(i64, i64)> {
     let (rows, estimated): (i64, Option<i64>) =
-        sqlx::query_as("SELECT COUNT(*), SUM(estimated) FROM holidays WHERE year = $1")
+        sqlx::query_as("SELECT COUNT(*), CAST(SUM(estimated) AS BIGINT) FROM holidays WHERE year = $1")
             .bind(i64::from(year))
             .fetch_one(conn)
             .await

@@ -2,8 +2,10 @@
 //! an SMTP sink over SMTP, and a fresh database per test — SQLite by default, PostgreSQL when
 //! `TEST_DATABASE_URL=postgres://…` is set.
 
+mod archive;
 mod bot;
 mod cadence;
+mod calendar;
 mod cli;
 mod complaints;
 mod fakes;

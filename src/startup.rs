@@ -113,6 +113,9 @@ impl Running {
 
 /// `guanxi run`: everything, until Ctrl-C or SIGTERM.
 pub async fn run(ctx: Ctx) -> anyhow::Result<()> {
+    // Listen for SIGTERM before anything else: a stop requested during start-up must still be
+    // a clean shutdown, not the signal's default of killing the process mid-write.
+    let stop = StopSignal::install()?;
     let token = ctx.settings.require_token()?.expose().to_owned();
     let bot = telegram::build_bot(&ctx.settings, &token);
     let me = bot.get_me().await.context("the Bot API refused getMe: check TELOXIDE_TOKEN and TELOXIDE_API_URL")?;
@@ -121,23 +124,42 @@ pub async fn run(ctx: Ctx) -> anyhow::Result<()> {
     let running = start(&ctx, bot, mailer, Tasks::ALL).await?;
     // Catch up at once instead of waiting for the first minute boundary.
     scheduler::tick(&ctx).await;
-    wait_for_signal().await;
+    stop.wait().await;
     tracing::info!("shutting down");
     running.stop().await;
     ctx.db.close().await;
     Ok(())
 }
 
-async fn wait_for_signal() {
+/// Ctrl-C or SIGTERM, listened for from the moment it is installed.
+struct StopSignal {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let mut term = signal(SignalKind::terminate()).expect("installing the SIGTERM handler");
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
+    term: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    interrupt: tokio::signal::unix::Signal,
+}
+
+impl StopSignal {
+    fn install() -> anyhow::Result<Self> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(Self {
+                term: signal(SignalKind::terminate()).context("installing the SIGTERM handler")?,
+                interrupt: signal(SignalKind::interrupt()).context("installing the SIGINT handler")?,
+            })
         }
+        #[cfg(not(unix))]
+        Ok(Self {})
     }
-    #[cfg(not(unix))]
-    let _ = tokio::signal::ctrl_c().await;
+
+    async fn wait(mut self) {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = self.interrupt.recv() => {}
+            _ = self.term.recv() => {}
+        }
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }

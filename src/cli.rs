@@ -66,6 +66,15 @@ pub enum Command {
     /// The PRC working calendar: statutory holidays and make-up working days.
     #[command(subcommand)]
     Holidays(HolidaysCommand),
+    /// Who read a customer's data (the append-only access log).
+    Audit {
+        /// Archive number or name.
+        #[arg(long)]
+        customer: String,
+        /// From this local date (YYYY-MM-DD); default a year back.
+        #[arg(long)]
+        since: Option<chrono::NaiveDate>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -167,14 +176,24 @@ pub enum StaffCommand {
     },
     /// List staff.
     List,
+    /// Stop someone using any staff command (after a handover, when they leave).
+    Deactivate {
+        #[arg(long)]
+        telegram_id: i64,
+    },
 }
 
 #[derive(Debug, Subcommand)]
 pub enum CustomersCommand {
     /// Import customers from CSV (all rows or none).
     Import { file: PathBuf },
-    /// Write all customers as CSV to standard output.
-    Export,
+    /// Write, as CSV on standard output, the customers a member of staff may read (logged as
+    /// their read; A-tier customers need the two-approval export and are left out).
+    Export {
+        /// The Telegram id of the member of staff the export is for.
+        #[arg(long = "as", value_name = "TELEGRAM_ID")]
+        as_staff: i64,
+    },
 }
 
 fn parse_instant(s: &str) -> Result<DateTime<Utc>, String> {
@@ -266,12 +285,17 @@ async fn dispatch(cli: Cli) -> Result<(), CliError> {
             println!("imported {created} customers");
             Ok(())
         }
-        Command::Customers(CustomersCommand::Export) => {
+        Command::Customers(CustomersCommand::Export { as_staff }) => {
+            let staff = staff_by_telegram(&ctx, as_staff).await?;
             let stdout = std::io::stdout();
-            services::import::export_csv(&ctx, stdout.lock()).await?;
+            let done = services::import::export_csv(&ctx, &staff, stdout.lock()).await?;
+            if done.a_tier_left_out > 0 {
+                eprintln!("{} A-tier customers left out: exporting them needs two approvals", done.a_tier_left_out);
+            }
             Ok(())
         }
         Command::Duty(command) => duty(&ctx, command).await,
+        Command::Audit { customer, since } => audit(&ctx, &customer, since).await,
         Command::Holidays(HolidaysCommand::Import { file }) => {
             let input = std::fs::File::open(&file)
                 .map_err(|e| CliError::BadInput(format!("cannot open {}: {e}", file.display())))?;
@@ -370,6 +394,12 @@ async fn staff(ctx: &Ctx, command: StaffCommand) -> Result<(), CliError> {
             let invite = services::staff::invite(ctx, role, manager.map(TelegramUserId), name, email).await?;
             println!("{}", invite.code);
             eprintln!("valid for 7 days: the new {role} sends /start {} to the bot", invite.code);
+        }
+        StaffCommand::Deactivate { telegram_id } => {
+            let staff = staff_by_telegram(ctx, telegram_id).await?;
+            let mut conn = ctx.db.pool().acquire().await.context("connecting")?;
+            crate::storage::access::deactivate(&mut conn, staff.id).await?;
+            println!("{} can no longer use staff commands", staff.name);
         }
         StaffCommand::List => {
             let mut conn = ctx.db.pool().acquire().await.context("connecting")?;
@@ -486,6 +516,30 @@ async fn departments(ctx: &Ctx, command: DepartmentsCommand) -> Result<(), CliEr
             store::upsert(&mut conn, &department).await?;
             println!("department {} saved", department.key);
         }
+    }
+    Ok(())
+}
+
+/// The access log of one customer as tab-separated lines, newest first.
+async fn audit(ctx: &Ctx, customer: &str, since: Option<chrono::NaiveDate>) -> Result<(), CliError> {
+    let mut conn = ctx.db.pool().acquire().await.context("connecting")?;
+    let found = crate::storage::customers::find(&mut conn, customer, None, 2).await?;
+    let [record] = found.as_slice() else {
+        return Err(CliError::BadInput(format!(
+            "'{customer}' does not name exactly one customer; use the archive number"
+        )));
+    };
+    let since = match since {
+        Some(day) => day
+            .and_hms_opt(0, 0, 0)
+            .and_then(|t| t.and_local_timezone(ctx.settings.timezone).earliest())
+            .map(|t| t.to_utc())
+            .unwrap_or_default(),
+        None => ctx.now() - chrono::Duration::days(366),
+    };
+    println!("at\tstaff_telegram_id\tstaff\tcommand\tlevels");
+    for e in crate::storage::access::log_for(&mut conn, record.customer.id, since, i64::MAX).await? {
+        println!("{}\t{}\t{}\t{}\t{}", ctx.local_time(e.at), e.staff_telegram_id, e.staff_name, e.command, e.levels);
     }
     Ok(())
 }

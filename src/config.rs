@@ -12,6 +12,7 @@ use chrono::NaiveTime;
 use chrono_tz::Tz;
 use serde::Deserialize;
 
+use crate::domain::access::FieldLevels;
 use crate::domain::cadence::CadencePolicy;
 use crate::domain::complaint::ComplaintPolicy;
 use crate::domain::escalation::EscalationPolicy;
@@ -170,6 +171,23 @@ pub struct Settings {
     pub greetings: Greetings,
     pub tasks: TaskPolicy,
     pub credit: CreditPolicy,
+    pub access: AccessSettings,
+}
+
+/// Confidentiality of card fields and how long an access grant lasts.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct AccessSettings {
+    pub fields: FieldLevels,
+    /// A grant ends at the end of the day it was approved, plus this many days.
+    pub grant_days: u32,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileAccess {
+    /// Field → public, internal or confidential (overrides the defaults).
+    fields: Option<std::collections::BTreeMap<String, crate::domain::access::Level>>,
+    grant_days: Option<u32>,
 }
 
 /// Birthday and holiday greetings.
@@ -238,6 +256,7 @@ struct FileSettings {
     greetings: Option<Greetings>,
     tasks: Option<TaskPolicy>,
     credit: Option<CreditPolicy>,
+    access: Option<FileAccess>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -367,6 +386,11 @@ impl Settings {
         if [credit.a_months, credit.b_months, credit.c_months].contains(&0) {
             return Err(ConfigError::new("credit", "validity must be at least 1 month"));
         }
+        let file_access = file.access.unwrap_or_default();
+        let access = AccessSettings {
+            fields: FieldLevels::with_overrides(file_access.fields.unwrap_or_default()),
+            grant_days: file_access.grant_days.unwrap_or(0),
+        };
         let max_attempts = delivery.max_attempts.unwrap_or(8);
         if max_attempts == 0 {
             return Err(ConfigError::new("delivery.max_attempts", "must be at least 1"));
@@ -396,6 +420,7 @@ impl Settings {
             greetings,
             tasks: file.tasks.unwrap_or_default(),
             credit,
+            access,
         })
     }
 

@@ -17,10 +17,12 @@ const SOURCES: &[(Locale, &str, &str)] = &[
     (Locale::ZhCn, "email", include_str!("../message_templates/zh-CN/email.toml")),
     (Locale::ZhCn, "complaints", include_str!("../message_templates/zh-CN/complaints.toml")),
     (Locale::ZhCn, "archive", include_str!("../message_templates/zh-CN/archive.toml")),
+    (Locale::ZhCn, "access", include_str!("../message_templates/zh-CN/access.toml")),
     (Locale::En, "bot", include_str!("../message_templates/en/bot.toml")),
     (Locale::En, "email", include_str!("../message_templates/en/email.toml")),
     (Locale::En, "complaints", include_str!("../message_templates/en/complaints.toml")),
     (Locale::En, "archive", include_str!("../message_templates/en/archive.toml")),
+    (Locale::En, "access", include_str!("../message_templates/en/access.toml")),
 ];
 
 /// Why the templates cannot be used.
@@ -266,6 +268,41 @@ pub mod keys {
         COMMAND_VISIT = "bot.commands.visit";
         COMMAND_DUE = "bot.commands.due";
         COMMAND_CANCEL = "bot.commands.cancel";
+        RESTRICTED = "bot.customer.restricted";
+        BAD_CHARACTERS = "bot.error.bad_characters";
+        CARD_CONTACT_BIRTHDAY = "bot.customer.card_contact_birthday";
+        FIELD_CAPITAL = "bot.field.capital";
+        FIELD_SHAREHOLDERS = "bot.field.shareholders";
+        FIELD_BANK = "bot.field.bank";
+        FIELD_ACCOUNT = "bot.field.account";
+        FIELD_EMPLOYEES = "bot.field.employees";
+        BTN_APPROVE_REQUEST = "access.button.approve";
+        BTN_DENY_REQUEST = "access.button.deny";
+        ACCESS_NO_RIGHT = "access.no_right";
+        ACCESS_REQUEST_ASK = "access.request.ask";
+        ACCESS_REQUEST_SENT = "access.request.sent";
+        ACCESS_ALREADY = "access.request.already";
+        ACCESS_GRANTED = "access.request.granted";
+        ACCESS_DENIED_BY = "access.request.denied";
+        ACCESS_DECIDED = "access.request.decided";
+        ACCESS_DECISION_DONE = "access.request.decision_done";
+        ACCESS_NOT_DECIDER = "access.request.not_decider";
+        AUDIT_HEADER = "access.audit.header";
+        AUDIT_LINE = "access.audit.line";
+        AUDIT_NONE = "access.audit.none";
+        AUDIT_NOT_ALLOWED = "access.audit.not_allowed";
+        HANDOVER_PROPOSED = "access.handover.proposed";
+        HANDOVER_CONFIRM = "access.handover.confirm";
+        HANDOVER_WAITING = "access.handover.waiting";
+        HANDOVER_DONE = "access.handover.done";
+        HANDOVER_RECEIVED = "access.handover.received";
+        HANDOVER_NOT_ALLOWED = "access.handover.not_allowed";
+        HANDOVER_NOTHING = "access.handover.nothing";
+        HANDOVER_UNKNOWN_STAFF = "access.handover.unknown_staff";
+        USAGE_REQUEST = "bot.usage.request";
+        USAGE_AUDIT = "bot.usage.audit";
+        USAGE_HANDOVER = "bot.usage.handover";
+        COMMAND_REQUEST = "bot.commands.request";
         INFO_RECEIVED = "archive.info.received";
         TIER_PROPOSED = "archive.tier.proposed";
         TIER_UNCHANGED = "archive.tier.unchanged";

@@ -3,6 +3,7 @@
 //! Everything here is a function of state, policy and a `now` (or `today`) passed in, so the
 //! procedures' rules can be tested for any date and the scheduler can be replayed.
 
+pub mod access;
 pub mod agenda;
 pub mod birthday;
 pub mod cadence;

@@ -140,10 +140,34 @@ pub async fn import_csv(ctx: &Ctx, input: impl Read) -> Result<usize, ImportErro
     Ok(created)
 }
 
-/// Write every active customer as CSV.
-pub async fn export_csv(ctx: &Ctx, out: impl Write) -> anyhow::Result<usize> {
+/// What an export wrote and what it left out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Exported {
+    pub rows: usize,
+    /// A-tier customers the person could read but that need the two-approval export.
+    pub a_tier_left_out: usize,
+}
+
+/// Write, as CSV, every active customer `staff` may read — except A-tier customers, whose
+/// export needs two approvals (客户数据管理制度). Every exported row is in the access log.
+pub async fn export_csv(ctx: &Ctx, staff: &crate::storage::staff::Staff, out: impl Write) -> anyhow::Result<Exported> {
     let mut conn = ctx.db.pool().acquire().await.context("connecting")?;
-    let records = customers::all(&mut conn).await?;
+    let mut records = Vec::new();
+    let mut a_tier_left_out = 0;
+    for record in customers::all(&mut conn).await? {
+        if !super::access::visibility(ctx, &mut conn, staff, &record).await?.any() {
+            continue;
+        }
+        if record.customer.tier == Tier::A {
+            a_tier_left_out += 1;
+            continue;
+        }
+        records.push(record);
+    }
+    drop(conn);
+    let ids: Vec<_> = records.iter().map(|r| r.customer.id).collect();
+    super::access::log_list(ctx, staff, &ids, "public,internal", "export").await?;
+    let mut conn = ctx.db.pool().acquire().await.context("connecting")?;
     let staff: HashMap<_, _> =
         staff_store::list(&mut conn).await?.into_iter().map(|s| (s.id, s.telegram_id.0)).collect();
     let mut writer = csv::Writer::from_writer(out);
@@ -188,5 +212,5 @@ pub async fn export_csv(ctx: &Ctx, out: impl Write) -> anyhow::Result<usize> {
         ])?;
     }
     writer.flush().context("writing CSV")?;
-    Ok(records.len())
+    Ok(Exported { rows: records.len(), a_tier_left_out })
 }

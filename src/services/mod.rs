@@ -2,6 +2,7 @@
 //! transaction. The bot handlers, the CLI and the jobs all go through here, so there is one
 //! path for each change.
 
+pub mod access;
 pub mod archive;
 pub mod calendar;
 pub mod complaints;

@@ -5,6 +5,7 @@
 //! few dialect differences (migrations, how a write transaction begins, the outbox claim's
 //! row locking) are decided by [`Backend`] in this module and in `outbox.rs`.
 
+pub mod access;
 pub mod app_state;
 pub mod changes;
 pub mod complaints;

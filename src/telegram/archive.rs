@@ -62,8 +62,12 @@ pub(super) async fn run_command(ctx: &Ctx, reply: &mut Replier, staff: &Staff, c
             Err(error) => explain(reply, task, error).await,
         },
         Command::Credit { customer, rating } => {
-            // Reps record ratings of their own customers (the scope of the lookup); keepers of any.
             let Some(record) = one_customer(ctx, reply, staff, &customer).await? else { return Ok(()) };
+            if !may_edit(ctx, staff, &record, "credit").await? {
+                return reply
+                    .template(keys::ACCESS_NO_RIGHT, &[("archive_no", record.customer.archive_no.as_str())])
+                    .await;
+            }
             match archive::record_credit(ctx, staff, record.customer.id, &rating).await? {
                 Some(expires) => {
                     reply
@@ -85,6 +89,11 @@ pub(super) async fn run_command(ctx: &Ctx, reply: &mut Replier, staff: &Staff, c
                 return reply.template(keys::USAGE_BIRTHDAY, &[]).await;
             };
             let Some(record) = one_customer(ctx, reply, staff, &customer).await? else { return Ok(()) };
+            if !may_edit(ctx, staff, &record, "contact_personal").await? {
+                return reply
+                    .template(keys::ACCESS_NO_RIGHT, &[("archive_no", record.customer.archive_no.as_str())])
+                    .await;
+            }
             let full = chrono::NaiveDate::parse_from_str(birthday.trim(), "%Y-%m-%d").ok();
             let saved = archive::set_birthday(ctx, staff, record.customer.id, &contact, parsed, full).await?;
             let label = parsed.label(reply.locale == crate::locale::Locale::ZhCn);
@@ -95,6 +104,11 @@ pub(super) async fn run_command(ctx: &Ctx, reply: &mut Replier, staff: &Staff, c
         }
         Command::ContactCode { customer, contact } => {
             let Some(record) = one_customer(ctx, reply, staff, &customer).await? else { return Ok(()) };
+            if !may_edit(ctx, staff, &record, "contacts").await? {
+                return reply
+                    .template(keys::ACCESS_NO_RIGHT, &[("archive_no", record.customer.archive_no.as_str())])
+                    .await;
+            }
             let (code, saved) = archive::contact_code(ctx, staff, record.customer.id, &contact).await?;
             reply.template(keys::CONTACT_CODE, &[("name", &saved.name), ("code", &code)]).await
         }
@@ -119,6 +133,11 @@ async fn one_customer(
         0 => reply.template(keys::NO_MATCH, &[("reference", reference)]).await.map(|()| None),
         _ => reply.template(keys::ARCHIVE_AMBIGUOUS, &[("reference", reference)]).await.map(|()| None),
     }
+}
+
+async fn may_edit(ctx: &Ctx, staff: &Staff, record: &CustomerRecord, field: &str) -> anyhow::Result<bool> {
+    let level = ctx.settings.access.fields.of(field);
+    crate::services::access::may_edit(ctx, staff, record, level).await
 }
 
 async fn explain(reply: &mut Replier, task: i64, error: ArchiveError) -> anyhow::Result<()> {

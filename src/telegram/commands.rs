@@ -81,6 +81,20 @@ pub enum Command {
         customer: String,
         contact: String,
     },
+    /// Ask the service manager for today's access to a customer.
+    Request {
+        customer: String,
+        reason: String,
+    },
+    /// Who read a customer's data (managers and above).
+    Audit(String),
+    /// Move a rep's customers to another rep (`leave` deactivates the first afterwards).
+    Handover {
+        from: i64,
+        to: i64,
+        customers: Option<Vec<String>>,
+        leave: bool,
+    },
 }
 
 /// `/duty`, `/duty on [hours]`, `/duty off`.
@@ -225,6 +239,37 @@ fn parse_command(name: &str, args: &str) -> Result<Command, ParseError> {
             }
             _ => Err(ParseError::Usage { command: "contactcode" }),
         },
+        "request" | "申请" => match split_reference(args) {
+            Some((customer, reason)) if !reason.is_empty() => {
+                Ok(Command::Request { customer: customer.to_owned(), reason: reason.to_owned() })
+            }
+            _ => Err(ParseError::Usage { command: "request" }),
+        },
+        "audit" | "查阅记录" => one_arg(args, "audit").map(Command::Audit),
+        "handover" | "交接" => {
+            let usage = ParseError::Usage { command: "handover" };
+            let words: Vec<&str> = args.split_whitespace().collect();
+            let (from, to, rest) = match words.as_slice() {
+                [from, to, rest @ ..] => (
+                    from.parse::<i64>().map_err(|_| usage.clone())?,
+                    to.parse::<i64>().map_err(|_| usage.clone())?,
+                    rest,
+                ),
+                _ => return Err(usage),
+            };
+            let mut customers = None;
+            let mut leave = false;
+            for word in rest {
+                match *word {
+                    "all" | "全部" => customers = None,
+                    "leave" | "离职" => leave = true,
+                    list => {
+                        customers = Some(list.split([',', '，']).filter(|s| !s.is_empty()).map(str::to_owned).collect())
+                    }
+                }
+            }
+            Ok(Command::Handover { from, to, customers, leave })
+        }
         other => Err(ParseError::Unknown(other.to_owned())),
     }
 }
@@ -429,6 +474,36 @@ mod tests {
             ("/credit KH-000001", "credit"),
             ("/birthday KH-000001 王总", "birthday"),
             ("/contactcode KH-000001", "contactcode"),
+        ] {
+            assert_eq!(err(text), ParseError::Usage { command }, "{text}");
+        }
+    }
+
+    #[test]
+    fn access_commands() {
+        assert_eq!(
+            ok("/request KH-000001 跟进华东展会"),
+            Command::Request { customer: "KH-000001".into(), reason: "跟进华东展会".into() }
+        );
+        assert_eq!(ok("/audit KH-000001"), Command::Audit("KH-000001".into()));
+        assert_eq!(
+            ok("/handover 9001 9004"),
+            Command::Handover { from: 9001, to: 9004, customers: None, leave: false }
+        );
+        assert_eq!(
+            ok("/handover 9001 9004 KH-000001,KH-000003 leave"),
+            Command::Handover {
+                from: 9001,
+                to: 9004,
+                customers: Some(vec!["KH-000001".into(), "KH-000003".into()]),
+                leave: true
+            }
+        );
+        for (text, command) in [
+            ("/request KH-000001", "request"),
+            ("/audit", "audit"),
+            ("/handover 9001", "handover"),
+            ("/handover a b", "handover"),
         ] {
             assert_eq!(err(text), ParseError::Usage { command }, "{text}");
         }

@@ -11,7 +11,7 @@ use super::TgBot;
 use super::commands::{self, Command, ParseError};
 use super::dialogue::State;
 use super::reply::Replier;
-use super::{archive, complaints, customer, form, staff};
+use super::{access, archive, complaints, customer, form, staff};
 use crate::domain::ids::TelegramUserId;
 use crate::locale::Locale;
 use crate::services::Ctx;
@@ -63,6 +63,12 @@ pub async fn on_message(bot: TgBot, msg: Message, upd: Update, me: Me, ctx: Ctx)
     let locale = Locale::from_telegram(user.language_code.as_deref(), ctx.settings.locale);
     let mut reply = Replier::new(ctx.clone(), msg.chat.id.0, upd.id.0, locale);
     let input = Input::from_message(&msg);
+    // PostgreSQL cannot store NUL in text: refuse the message whole rather than alter it.
+    if input.text().is_some_and(|t| t.contains('\0')) {
+        tracing::warn!(update = upd.id.0, "message with a NUL character refused");
+        reply.template(keys::BAD_CHARACTERS, &[]).await.ok();
+        return Ok(());
+    }
     if let Err(error) = handle_message(&ctx, &bot, &mut reply, user, input, me.username()).await {
         tracing::error!(error = format!("{error:#}"), update = upd.id.0, "handling a message failed");
         reply.template(keys::INTERNAL_ERROR, &[]).await.ok();
@@ -144,6 +150,9 @@ async fn staff_message(
                 | Command::Credit { .. }
                 | Command::Birthday { .. }
                 | Command::ContactCode { .. } => archive::run_command(ctx, reply, staff, command).await,
+                Command::Request { .. } | Command::Audit(_) | Command::Handover { .. } => {
+                    access::run_command(ctx, reply, staff, command).await
+                }
                 // Customers' commands mean nothing from staff.
                 Command::Complain | Command::Status(_) | Command::MyComplaints => {
                     reply.template(keys::HELP_HINT, &[]).await
@@ -199,6 +208,9 @@ pub(super) fn usage_key(command: &str) -> Key {
         "credit" => keys::USAGE_CREDIT,
         "birthday" => keys::USAGE_BIRTHDAY,
         "contactcode" => keys::USAGE_CONTACTCODE,
+        "request" => keys::USAGE_REQUEST,
+        "audit" => keys::USAGE_AUDIT,
+        "handover" => keys::USAGE_HANDOVER,
         _ => keys::USAGE_CUSTOMER,
     }
 }
@@ -211,6 +223,7 @@ async fn handle_callback(ctx: &Ctx, reply: &mut Replier, user: &User, chat_id: i
         Some(s) if s.active => match data.split_once(':') {
             Some(("tier" | "pick", _)) => staff::on_button(ctx, reply, &s, chat_id, data, state).await,
             Some(("cw", rest)) => complaints::on_button(ctx, reply, &s, chat_id, rest).await,
+            Some(("ar" | "ho", _)) => access::on_button(ctx, reply, &s, data).await,
             Some(("intake" | "form", _)) => form::on_button(ctx, reply, Some(&s), chat_id, data, state).await,
             _ => reply.template(keys::STALE_BUTTON, &[]).await,
         },

@@ -1,6 +1,7 @@
 //! The Telegram side: one handler tree, a pure command parser, dialogue state kept in our
 //! database, and replies that go out through the outbox like every other message.
 
+mod access;
 mod archive;
 pub mod commands;
 pub mod complaint_view;
@@ -71,6 +72,7 @@ pub fn staff_menu(templates: &Templates, locale: Locale) -> Vec<BotCommand> {
             ("birthday", keys::COMMAND_BIRTHDAY),
             ("credit", keys::COMMAND_CREDIT),
             ("tasks", keys::COMMAND_TASKS),
+            ("request", keys::COMMAND_REQUEST),
             ("complaints", keys::COMMAND_COMPLAINTS),
             ("complaint", keys::COMMAND_COMPLAINT),
             ("newcomplaint", keys::COMMAND_NEWCOMPLAINT),

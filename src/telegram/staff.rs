@@ -8,8 +8,7 @@ use super::view;
 use crate::domain::agenda::Agenda;
 use crate::domain::cadence::Action;
 use crate::domain::customer::{CardFields, CustomerName, Phone, Tier, optional_text};
-use crate::domain::ids::{CustomerId, StaffId};
-use crate::domain::staff::Role;
+use crate::domain::ids::CustomerId;
 use crate::render;
 use crate::services::{self, Ctx};
 use crate::storage::contacts::{self, Contact};
@@ -20,11 +19,6 @@ use crate::templates::keys;
 
 /// How many customers a reference may match before we ask the person to be more specific.
 const MAX_CANDIDATES: i64 = 8;
-
-/// Reps see their own customers; everyone else on the staff sees the whole archive.
-fn scope(staff: &Staff) -> Option<StaffId> {
-    (staff.role == Role::Rep).then_some(staff.id)
-}
 
 pub(super) async fn run_command(
     ctx: &Ctx,
@@ -53,7 +47,7 @@ pub(super) async fn run_command(
             let found = find(ctx, staff, &reference).await?;
             match found.as_slice() {
                 [] => reply.template(keys::NO_MATCH, &[("reference", &reference)]).await,
-                [one] => show_card(ctx, reply, one.customer.id).await,
+                [one] => show_card(ctx, reply, staff, one.customer.id).await,
                 many => ask_which(ctx, reply, chat_id, Purpose::Card, many).await,
             }
         }
@@ -87,13 +81,27 @@ pub(super) async fn run_command(
         | Command::Done { .. }
         | Command::Credit { .. }
         | Command::Birthday { .. }
-        | Command::ContactCode { .. } => reply.template(keys::HELP_HINT, &[]).await,
+        | Command::ContactCode { .. }
+        | Command::Request { .. }
+        | Command::Audit(_)
+        | Command::Handover { .. } => reply.template(keys::HELP_HINT, &[]).await,
     }
 }
 
-async fn find(ctx: &Ctx, staff: &Staff, reference: &str) -> anyhow::Result<Vec<CustomerRecord>> {
+/// The customers a reference names that this person may see at all (their own, or every
+/// one for customer service and managers, or one granted to them today).
+pub(super) async fn find(ctx: &Ctx, staff: &Staff, reference: &str) -> anyhow::Result<Vec<CustomerRecord>> {
     let mut conn = ctx.db.pool().acquire().await?;
-    customers::find(&mut conn, reference, scope(staff), MAX_CANDIDATES).await
+    let mut visible = Vec::new();
+    for record in customers::find(&mut conn, reference, None, 50).await? {
+        if services::access::visibility(ctx, &mut conn, staff, &record).await?.any() {
+            visible.push(record);
+        }
+        if visible.len() as i64 >= MAX_CANDIDATES {
+            break;
+        }
+    }
+    Ok(visible)
 }
 
 async fn ask_which(
@@ -117,6 +125,14 @@ async fn log_touch(
     action: Action,
     notes: &str,
 ) -> anyhow::Result<()> {
+    let current = {
+        let mut conn = ctx.db.pool().acquire().await?;
+        customers::by_id(&mut conn, customer).await?
+    };
+    let Some(current) = current else { return reply.template(keys::STALE_BUTTON, &[]).await };
+    if !services::access::may_edit(ctx, staff, &current, crate::domain::access::Level::Internal).await? {
+        return reply.template(keys::ACCESS_NO_RIGHT, &[("archive_no", current.customer.archive_no.as_str())]).await;
+    }
     let Some(record) = services::customers::log_touch(ctx, customer, staff.id, action, notes, ctx.now()).await? else {
         return reply.template(keys::STALE_BUTTON, &[]).await;
     };
@@ -137,11 +153,20 @@ async fn log_touch(
         .await
 }
 
-async fn show_card(ctx: &Ctx, reply: &mut Replier, id: CustomerId) -> anyhow::Result<()> {
-    let mut conn = ctx.db.pool().acquire().await?;
-    let Some(record) = customers::by_id(&mut conn, id).await? else {
+async fn show_card(ctx: &Ctx, reply: &mut Replier, staff: &Staff, id: CustomerId) -> anyhow::Result<()> {
+    let record = {
+        let mut conn = ctx.db.pool().acquire().await?;
+        customers::by_id(&mut conn, id).await?
+    };
+    let Some(record) = record else {
         return reply.template(keys::STALE_BUTTON, &[]).await;
     };
+    // Decide and log the read before anything of the card is loaded.
+    let seen = services::access::read(ctx, staff, &record, "/customer").await?;
+    if !seen.any() {
+        return reply.template(keys::ACCESS_NO_RIGHT, &[("archive_no", record.customer.archive_no.as_str())]).await;
+    }
+    let mut conn = ctx.db.pool().acquire().await?;
     let owner = match record.customer.owner {
         Some(owner) => staff_store::by_id(&mut conn, owner).await?.map(|s| s.name),
         None => None,
@@ -149,7 +174,7 @@ async fn show_card(ctx: &Ctx, reply: &mut Replier, id: CustomerId) -> anyhow::Re
     let contacts = contacts::of_customer(&mut conn, id).await?;
     let latest = interactions::latest(&mut conn, id, 5).await?;
     drop(conn);
-    let text = view::card(&ctx.templates, reply.locale, &record, owner.as_deref(), &contacts, &latest);
+    let text = view::card(&ctx.templates, reply.locale, &record, owner.as_deref(), &contacts, &latest, &seen);
     reply.text(&text, None).await
 }
 
@@ -161,6 +186,8 @@ async fn list_customers(ctx: &Ctx, reply: &mut Replier, staff: &Staff) -> anyhow
     if mine.is_empty() {
         return reply.template(keys::CUSTOMER_LIST_EMPTY, &[]).await;
     }
+    let ids: Vec<CustomerId> = mine.iter().map(|r| r.customer.id).collect();
+    services::access::log_list(ctx, staff, &ids, "public,internal", "/customers").await?;
     let mut text = reply.render(keys::CUSTOMER_LIST_HEADER, &[("count", &mine.len().to_string())]);
     for record in &mine {
         text.push('\n');
@@ -176,6 +203,9 @@ async fn show_due(ctx: &Ctx, reply: &mut Replier, staff: &Staff) -> anyhow::Resu
         let mut conn = ctx.db.pool().acquire().await?;
         customers::due_items(&mut conn, today + chrono::Duration::days(days.into()), Some(staff.id)).await?
     };
+    let mut ids: Vec<CustomerId> = items.iter().map(|i| i.customer).collect();
+    ids.dedup();
+    services::access::log_list(ctx, staff, &ids, "public,internal", "/due").await?;
     let agenda = Agenda::build(items, today, days);
     if agenda.is_empty() {
         return reply.template(keys::DUE_NONE, &[("days", &days.to_string())]).await;
@@ -301,7 +331,7 @@ pub(super) async fn on_button(
             };
             clear_state(ctx, chat_id).await?;
             match purpose {
-                Purpose::Card => show_card(ctx, reply, CustomerId(id)).await,
+                Purpose::Card => show_card(ctx, reply, staff, CustomerId(id)).await,
                 Purpose::Log { action, notes } => log_touch(ctx, reply, staff, CustomerId(id), action, &notes).await,
             }
         }

@@ -105,7 +105,11 @@ async fn an_expired_credit_rating_becomes_a_task_and_is_escalated_when_late() {
     let t = team(&app).await;
     let keeper = keepers(&app).await;
     app.add_customer("信用公司", Tier::A, &t.rep).await;
-    let reply = app.say(&t.rep_user, "/credit 信用公司 AA").await;
+    // A-tier credit data is for managers and above: the rep may not record it.
+    let refused = app.say(&t.rep_user, "/credit 信用公司 AA").await;
+    assert!(refused.text.contains("无权"), "{}", refused.text);
+    let manager = TgUser::new(9002, "钱");
+    let reply = app.say(&manager, "/credit 信用公司 AA").await;
     assert!(reply.text.contains("有效期至 2026-11-30"), "A tier: 3 months; {}", reply.text);
 
     app.tick_at("2026-11-27 09:00").await;
@@ -122,7 +126,7 @@ async fn an_expired_credit_rating_becomes_a_task_and_is_escalated_when_late() {
         app.smtp.messages_to(MANAGER_EMAIL).into_iter().filter(|m| m.subject.contains("档案任务超期")).collect();
     assert_eq!(mails.len(), 1);
     // A new rating closes the task.
-    app.say(&t.rep_user, "/credit 信用公司 A").await;
+    app.say(&manager, "/credit 信用公司 A").await;
     let open = app.say(&keeper, "/tasks").await;
     assert!(open.text.contains("没有待办任务"), "{}", open.text);
 }

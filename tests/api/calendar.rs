@@ -90,16 +90,23 @@ async fn a_lunar_birthday_and_the_mid_autumn_and_national_day_greetings() {
     let app = spawn_app_at("2026-09-20 08:00").await;
     let t = team(&app).await;
     app.add_customer("华东精密", Tier::A, &t.rep).await;
-    let saved = app.say(&t.rep_user, "/birthday 华东精密 王总 农历8-15").await;
+    app.add_customer("华东贸易", Tier::B, &t.rep).await;
+    // Key people's personal details of A-tier customers are for managers and above.
+    assert!(app.say(&t.rep_user, "/birthday 华东精密 张董 1960-01-01").await.text.contains("无权"));
+    let saved = app.say(&t.rep_user, "/birthday 华东贸易 王总 农历8-15").await;
     assert!(saved.text.contains("农历08-15") && saved.text.contains("2026-09-25"), "{}", saved.text);
     let wang = TgUser::new(7777, "王总");
-    link_contact(&app, &t.rep_user, "华东精密", "王总", &wang).await;
+    link_contact(&app, &t.rep_user, "华东贸易", "王总", &wang).await;
 
     // The round runs on the make-up Sunday: the A-tier gift list for Mid-Autumn (25 Sep).
     app.tick_at("2026-09-20 09:00").await;
     let gifts = texts(&app, 9001, "准备节日礼品");
     assert_eq!(gifts.len(), 1);
-    assert!(gifts[0].contains("中秋节") && gifts[0].contains("华东精密"), "{}", gifts[0]);
+    assert!(
+        gifts[0].contains("中秋节") && gifts[0].contains("华东精密") && !gifts[0].contains("华东贸易"),
+        "{}",
+        gifts[0]
+    );
     // Three days before the birthday, the card reminder — once.
     app.tick_at("2026-09-21 09:00").await;
     assert!(texts(&app, 9001, "准备贺卡").is_empty());

@@ -114,33 +114,41 @@ async fn a_bad_import_row_is_named_and_nothing_is_imported_then_a_good_file_roun
     assert!(text(&out.stderr).contains("line 2") && text(&out.stderr).contains("last_call_on"));
     let unknown_owner = write(dir.path(), "owner.csv", &format!("{header}甲公司,A,华东,999,,,\n"));
     assert_eq!(guanxi(&env, &["customers", "import", &unknown_owner]).await.status.code(), Some(2));
-    let empty = text(&guanxi(&env, &["customers", "export"]).await.stdout);
+    let empty = text(&guanxi(&env, &["customers", "export", "--as", "200"]).await.stdout);
     assert_eq!(empty.lines().count(), 1, "nothing was imported: {empty}");
 
     let good = write(
         dir.path(),
         "good.csv",
-        &format!("{header}\"甲公司, 上海\",A,华东,200,13800138000,2026-01-02,2025-12-01\n乙公司,c,华南,200,,,\n"),
+        &format!(
+            "{header}\"甲公司, 上海\",B,华东,200,13800138000,2026-01-02,2025-12-01\n乙公司,c,华南,200,,,\n丙公司,A,华北,200,,,\n"
+        ),
     );
     let out = guanxi(&env, &["customers", "import", &good]).await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    assert!(text(&out.stdout).contains("imported 2"));
-    let export = text(&guanxi(&env, &["customers", "export"]).await.stdout);
+    assert!(text(&out.stdout).contains("imported 3"));
+    let exported = guanxi(&env, &["customers", "export", "--as", "200"]).await;
+    let export = text(&exported.stdout);
+    // The A-tier customer needs the two-approval export.
+    assert!(text(&exported.stderr).contains("1 A-tier customers left out"), "{}", text(&exported.stderr));
     let lines: Vec<&str> = export.lines().collect();
     assert_eq!(lines.len(), 3, "{export}");
     assert!(lines[0].starts_with("archive_no,name,tier,region,owner_telegram_id,phone"));
-    // A-tier: call a week after the last call, visit two months after the last visit.
-    assert!(lines[1].starts_with("KH-000001,\"甲公司, 上海\",A,华东,200,13800138000"), "{}", lines[1]);
-    assert!(lines[1].ends_with("2026-01-02,2025-12-01,2026-01-09,2026-02-01"), "{}", lines[1]);
+    // B-tier: call a week after the last call, visit three months after the last visit.
+    assert!(lines[1].starts_with("KH-000001,\"甲公司, 上海\",B,华东,200,13800138000"), "{}", lines[1]);
+    assert!(lines[1].ends_with("2026-01-02,2025-12-01,2026-01-09,2026-03-01"), "{}", lines[1]);
     assert!(lines[2].starts_with("KH-000002,乙公司,C,华南,200,"), "{}", lines[2]);
 
-    // The export imports again (into another archive) unchanged.
+    // The export is in the access log; the export imports again (into another archive) unchanged.
+    let audit = text(&guanxi(&env, &["audit", "--customer", "KH-000001"]).await.stdout);
+    assert!(audit.lines().nth(1).is_some_and(|l| l.ends_with("\t200\t李\texport\tpublic,internal")), "{audit}");
+    assert!(!text(&guanxi(&env, &["audit", "--customer", "KH-000003"]).await.stdout).contains("export"));
     let other = db::fresh().await;
     let other_env = [("DATABASE_URL", other.url.as_str())];
     guanxi(&other_env, &["staff", "add", "--telegram-id", "200", "--name", "李", "--role", "rep"]).await;
     let exported = write(dir.path(), "export.csv", &export);
     assert_eq!(guanxi(&other_env, &["customers", "import", &exported]).await.status.code(), Some(0));
-    let again = text(&guanxi(&other_env, &["customers", "export"]).await.stdout);
+    let again = text(&guanxi(&other_env, &["customers", "export", "--as", "200"]).await.stdout);
     assert_eq!(again, export);
 }
 

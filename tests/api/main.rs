@@ -2,6 +2,7 @@
 //! an SMTP sink over SMTP, and a fresh database per test — SQLite by default, PostgreSQL when
 //! `TEST_DATABASE_URL=postgres://…` is set.
 
+mod access;
 mod archive;
 mod bot;
 mod cadence;

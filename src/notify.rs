@@ -51,6 +51,7 @@ pub async fn telegram_at(
             reply_markup: if n == last { reply_markup.clone() } else { None },
             priority,
             not_before: Some(not_before),
+            attachment_name: None,
         };
         queued += usize::from(outbox::enqueue(conn, &msg, now).await?);
     }
@@ -75,6 +76,30 @@ pub async fn email(
         reply_markup: None,
         priority: Priority::Bulk,
         not_before: None,
+        attachment_name: None,
+    };
+    outbox::enqueue(conn, &msg, now).await
+}
+
+/// Queue a file for a Telegram chat (sent as a document). Returns whether it was new.
+pub async fn document(
+    conn: &mut AnyConnection,
+    key: &str,
+    chat_id: i64,
+    file_name: &str,
+    content: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> anyhow::Result<bool> {
+    let msg = NewMessage {
+        key: key.to_owned(),
+        channel: Channel::Telegram,
+        recipient: chat_id.to_string(),
+        subject: None,
+        body: content.to_owned(),
+        reply_markup: None,
+        priority: Priority::Interactive,
+        not_before: None,
+        attachment_name: Some(file_name.to_owned()),
     };
     outbox::enqueue(conn, &msg, now).await
 }

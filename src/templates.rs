@@ -269,6 +269,15 @@ pub mod keys {
         COMMAND_DUE = "bot.commands.due";
         COMMAND_CANCEL = "bot.commands.cancel";
         RESTRICTED = "bot.customer.restricted";
+        EXPORT_MARK = "access.export.mark";
+        EXPORT_ASK = "access.export.ask";
+        EXPORT_DENIED = "access.export.denied";
+        EXPORT_SENT = "access.export.sent";
+        EXPORT_REQUESTED = "access.export.requested";
+        EXPORT_WAITING = "access.export.waiting";
+        EXPORT_DONE = "access.export.done";
+        USAGE_EXPORT = "bot.usage.export";
+        COMMAND_EXPORT = "bot.commands.export";
         BAD_CHARACTERS = "bot.error.bad_characters";
         CARD_CONTACT_BIRTHDAY = "bot.customer.card_contact_birthday";
         FIELD_CAPITAL = "bot.field.capital";

@@ -154,6 +154,15 @@ impl Worker {
     async fn send_telegram(&self, msg: &Claimed) -> Result<(), SendError> {
         let chat: i64 =
             msg.recipient.parse().map_err(|_| SendError::Permanent(format!("'{}' is not a chat id", msg.recipient)))?;
+        if let Some(file_name) = &msg.attachment_name {
+            let file = teloxide::types::InputFile::memory(msg.body.clone().into_bytes()).file_name(file_name.clone());
+            self.limiter.acquire(chat).await;
+            let result = self.bot.send_document(ChatId(chat), file).await.map(drop).map_err(classify);
+            if let Err(SendError::RetryAfter(wait, _)) = &result {
+                self.limiter.pause(*wait).await;
+            }
+            return result;
+        }
         let mut request = self.bot.send_message(ChatId(chat), msg.body.clone());
         if let Some(markup) = &msg.reply_markup {
             let keyboard: InlineKeyboardMarkup = serde_json::from_str(markup)

@@ -151,27 +151,41 @@ pub struct Exported {
 /// Write, as CSV, every active customer `staff` may read — except A-tier customers, whose
 /// export needs two approvals (客户数据管理制度). Every exported row is in the access log.
 pub async fn export_csv(ctx: &Ctx, staff: &crate::storage::staff::Staff, out: impl Write) -> anyhow::Result<Exported> {
+    export(ctx, staff, false, out).await
+}
+
+/// The export behind `export_csv`; with `approved` (two approvals given) A-tier customers and
+/// the confidential columns the person may read are included too.
+pub async fn export(
+    ctx: &Ctx,
+    staff: &crate::storage::staff::Staff,
+    approved: bool,
+    out: impl Write,
+) -> anyhow::Result<Exported> {
     let mut conn = ctx.db.pool().acquire().await.context("connecting")?;
     let mut records = Vec::new();
     let mut a_tier_left_out = 0;
     for record in customers::all(&mut conn).await? {
-        if !super::access::visibility(ctx, &mut conn, staff, &record).await?.any() {
+        let seen = super::access::visibility(ctx, &mut conn, staff, &record).await?;
+        if !seen.any() {
             continue;
         }
-        if record.customer.tier == Tier::A {
+        if record.customer.tier == Tier::A && !approved {
             a_tier_left_out += 1;
             continue;
         }
-        records.push(record);
+        records.push((record, seen));
     }
     drop(conn);
-    let ids: Vec<_> = records.iter().map(|r| r.customer.id).collect();
-    super::access::log_list(ctx, staff, &ids, "public,internal", "export").await?;
+    let (command, levels) =
+        if approved { ("export (approved)", "public,internal,confidential") } else { ("export", "public,internal") };
+    let ids: Vec<_> = records.iter().map(|(r, _)| r.customer.id).collect();
+    super::access::log_list(ctx, staff, &ids, levels, command).await?;
     let mut conn = ctx.db.pool().acquire().await.context("connecting")?;
     let staff: HashMap<_, _> =
         staff_store::list(&mut conn).await?.into_iter().map(|s| (s.id, s.telegram_id.0)).collect();
     let mut writer = csv::Writer::from_writer(out);
-    writer.write_record([
+    let mut header = vec![
         "archive_no",
         "name",
         "tier",
@@ -187,29 +201,47 @@ pub async fn export_csv(ctx: &Ctx, staff: &crate::storage::staff::Staff, out: im
         "last_visit_on",
         "next_call_due",
         "next_visit_due",
-    ])?;
+    ];
+    if approved {
+        header.extend(["registered_capital", "main_shareholders", "bank", "bank_account", "credit_rating"]);
+    }
+    writer.write_record(&header)?;
     let text = |d: Option<NaiveDate>| d.map(|d| d.to_string()).unwrap_or_default();
-    for r in &records {
+    for (r, seen) in &records {
         let c = &r.customer;
         let f = &c.fields;
         let owner = c.owner.and_then(|o| staff.get(&o)).map(|t| t.to_string()).unwrap_or_default();
-        writer.write_record([
-            c.archive_no.as_str(),
-            &c.name,
-            c.tier.as_str(),
-            f.region.as_deref().unwrap_or(""),
-            &owner,
-            f.phone.as_deref().unwrap_or(""),
-            f.address.as_deref().unwrap_or(""),
-            f.email.as_deref().unwrap_or(""),
-            f.website.as_deref().unwrap_or(""),
-            f.industry.as_deref().unwrap_or(""),
-            f.notes.as_deref().unwrap_or(""),
-            &text(r.touches.last_call_on),
-            &text(r.touches.last_visit_on),
-            &r.next_call_due.to_string(),
-            &r.next_visit_due.to_string(),
-        ])?;
+        let mut row = vec![
+            c.archive_no.to_string(),
+            c.name.clone(),
+            c.tier.to_string(),
+            f.region.clone().unwrap_or_default(),
+            owner,
+            f.phone.clone().unwrap_or_default(),
+            f.address.clone().unwrap_or_default(),
+            f.email.clone().unwrap_or_default(),
+            f.website.clone().unwrap_or_default(),
+            f.industry.clone().unwrap_or_default(),
+            f.notes.clone().unwrap_or_default(),
+            text(r.touches.last_call_on),
+            text(r.touches.last_visit_on),
+            r.next_call_due.to_string(),
+            r.next_visit_due.to_string(),
+        ];
+        if approved {
+            // Even approved, a column is filled only where the person may read it.
+            let secret = |field: &str, value: &Option<String>| {
+                if seen.shows(field) { value.clone().unwrap_or_default() } else { String::new() }
+            };
+            row.extend([
+                secret("capital", &f.registered_capital),
+                secret("shareholders", &f.main_shareholders),
+                secret("bank", &f.bank),
+                secret("account", &f.bank_account),
+                secret("credit", &f.credit_rating),
+            ]);
+        }
+        writer.write_record(&row)?;
     }
     writer.flush().context("writing CSV")?;
     Ok(Exported { rows: records.len(), a_tier_left_out })

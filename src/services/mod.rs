@@ -8,6 +8,7 @@ pub mod calendar;
 pub mod complaints;
 pub mod customers;
 pub(crate) mod directory;
+pub mod exports;
 pub mod import;
 pub mod staff;
 

@@ -330,3 +330,81 @@ pub async fn deactivate(conn: &mut AnyConnection, staff: StaffId) -> anyhow::Res
         .context("deactivating staff")?;
     Ok(())
 }
+
+/// An export waiting for (or past) its two approvals.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExportRequest {
+    pub id: i64,
+    pub staff: StaffId,
+    pub head_ok: bool,
+    pub director_ok: bool,
+    pub status: String,
+}
+
+pub async fn add_export(conn: &mut AnyConnection, staff: StaffId, now: DateTime<Utc>) -> anyhow::Result<i64> {
+    sqlx::query_scalar(
+        "INSERT INTO export_requests (staff_id, status, created_at) VALUES ($1, 'pending', $2) RETURNING id",
+    )
+    .bind(staff.0)
+    .bind(epoch(now))
+    .fetch_one(conn)
+    .await
+    .context("storing an export request")
+}
+
+pub async fn export_request(conn: &mut AnyConnection, id: i64) -> anyhow::Result<Option<ExportRequest>> {
+    let row: Option<(i64, i64, Option<i64>, Option<i64>, String)> =
+        sqlx::query_as("SELECT id, staff_id, head_ok_by, director_ok_by, status FROM export_requests WHERE id = $1")
+            .bind(id)
+            .fetch_optional(conn)
+            .await
+            .context("loading an export request")?;
+    Ok(row.map(|(id, staff, head, director, status)| ExportRequest {
+        id,
+        staff: StaffId(staff),
+        head_ok: head.is_some(),
+        director_ok: director.is_some(),
+        status,
+    }))
+}
+
+/// Record an approval in the roles the approver holds.
+pub async fn approve_export(
+    conn: &mut AnyConnection,
+    id: i64,
+    as_head: bool,
+    as_director: bool,
+    by: StaffId,
+) -> anyhow::Result<()> {
+    if as_head {
+        sqlx::query(
+            "UPDATE export_requests SET head_ok_by = $1 WHERE id = $2 AND head_ok_by IS NULL AND status = 'pending'",
+        )
+        .bind(by.0)
+        .bind(id)
+        .execute(&mut *conn)
+        .await
+        .context("approving an export")?;
+    }
+    if as_director {
+        sqlx::query("UPDATE export_requests SET director_ok_by = $1 WHERE id = $2 AND director_ok_by IS NULL AND status = 'pending'")
+            .bind(by.0)
+            .bind(id)
+            .execute(&mut *conn)
+            .await
+            .context("approving an export")?;
+    }
+    Ok(())
+}
+
+/// Close an export request (`done` or `denied`); `false` when it was closed already.
+pub async fn close_export(conn: &mut AnyConnection, id: i64, status: &str, now: DateTime<Utc>) -> anyhow::Result<bool> {
+    let done = sqlx::query("UPDATE export_requests SET status = $1, done_at = $2 WHERE id = $3 AND status = 'pending'")
+        .bind(status)
+        .bind(epoch(now))
+        .bind(id)
+        .execute(conn)
+        .await
+        .context("closing an export request")?;
+    Ok(done.rows_affected() == 1)
+}

@@ -49,6 +49,8 @@ pub struct NewMessage {
     pub priority: Priority,
     /// Not to be sent before this instant (quiet hours); `None` means at once.
     pub not_before: Option<DateTime<Utc>>,
+    /// Send as a Telegram document of this file name, with `body` as its content.
+    pub attachment_name: Option<String>,
 }
 
 /// A claimed row, ready to send.
@@ -61,6 +63,7 @@ pub struct Claimed {
     pub subject: Option<String>,
     pub body: String,
     pub reply_markup: Option<String>,
+    pub attachment_name: Option<String>,
     pub attempts: i64,
     pub fence: i64,
 }
@@ -69,8 +72,8 @@ pub struct Claimed {
 pub async fn enqueue(conn: &mut AnyConnection, msg: &NewMessage, now: DateTime<Utc>) -> anyhow::Result<bool> {
     let done = sqlx::query(
         "INSERT INTO outbox (idem_key, channel, recipient, subject, body, reply_markup, priority, status,
-             attempts, fence, next_attempt_at, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', 0, 0, $8, $9)
+             attempts, fence, next_attempt_at, created_at, attachment_name)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', 0, 0, $8, $9, $10)
          ON CONFLICT (idem_key) DO NOTHING",
     )
     .bind(&msg.key)
@@ -82,6 +85,7 @@ pub async fn enqueue(conn: &mut AnyConnection, msg: &NewMessage, now: DateTime<U
     .bind(msg.priority as i64)
     .bind(epoch(msg.not_before.map_or(now, |t| t.max(now))))
     .bind(epoch(now))
+    .bind(msg.attachment_name.as_deref())
     .execute(conn)
     .await
     .with_context(|| format!("queueing message {}", msg.key))?;
@@ -97,6 +101,7 @@ struct ClaimRow {
     subject: Option<String>,
     body: String,
     reply_markup: Option<String>,
+    attachment_name: Option<String>,
     attempts: i64,
     fence: i64,
 }
@@ -122,7 +127,7 @@ pub async fn claim(
              WHERE (status = 'pending' AND next_attempt_at <= $1) OR (status = 'sending' AND lease_until <= $1)
              ORDER BY priority, next_attempt_at, id
              LIMIT 1 {lock})
-         RETURNING id, idem_key, channel, recipient, subject, body, reply_markup, attempts, fence"
+         RETURNING id, idem_key, channel, recipient, subject, body, reply_markup, attachment_name, attempts, fence"
     );
     let row: Option<ClaimRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(epoch(now))
@@ -143,6 +148,7 @@ pub async fn claim(
             subject: r.subject,
             body: r.body,
             reply_markup: r.reply_markup,
+            attachment_name: r.attachment_name,
             attempts: r.attempts,
             fence: r.fence,
         })

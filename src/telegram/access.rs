@@ -6,6 +6,7 @@ use super::reply::Replier;
 use crate::domain::ids::{CustomerId, TelegramUserId};
 use crate::services::Ctx;
 use crate::services::access::{self as service, AccessError, HandoverState};
+use crate::services::exports::{self, ExportState};
 use crate::storage::customers;
 use crate::storage::staff::{self as staff_store, Staff};
 use crate::templates::keys;
@@ -114,6 +115,14 @@ pub(super) async fn run_command(ctx: &Ctx, reply: &mut Replier, staff: &Staff, c
                 Err(e) => Err(anyhow::anyhow!(e)),
             }
         }
+        Command::Export { full: false } => {
+            let rows = exports::export_now(ctx, staff, &reply.key_base()).await?;
+            reply.template(keys::EXPORT_SENT, &[("rows", &rows.to_string())]).await
+        }
+        Command::Export { full: true } => {
+            let id = exports::request_full(ctx, staff).await?;
+            reply.template(keys::EXPORT_REQUESTED, &[("id", &id.to_string())]).await
+        }
         _ => reply.template(keys::HELP_HINT, &[]).await,
     }
 }
@@ -139,6 +148,16 @@ pub(super) async fn on_button(ctx: &Ctx, reply: &mut Replier, staff: &Staff, dat
         "ar" => match service::decide(ctx, staff, id, yes).await {
             Ok(_) => reply.template(keys::ACCESS_DECISION_DONE, &[("id", &ids)]).await,
             Err(AccessError::NotAllowed) => reply.template(keys::ACCESS_NOT_DECIDER, &[]).await,
+            Err(AccessError::AlreadyDecided | AccessError::NotFound) => reply.template(keys::ACCESS_DECIDED, &[]).await,
+            Err(AccessError::Other(e)) => Err(e),
+        },
+        "ex" => match exports::decide(ctx, staff, id, yes).await {
+            Ok(ExportState::Waiting) => reply.template(keys::EXPORT_WAITING, &[("id", &ids)]).await,
+            Ok(ExportState::Sent(rows)) => {
+                reply.template(keys::EXPORT_DONE, &[("id", &ids), ("rows", &rows.to_string())]).await
+            }
+            Ok(ExportState::Denied) => reply.template(keys::ACCESS_DECISION_DONE, &[("id", &ids)]).await,
+            Err(AccessError::NotAllowed) => reply.template(keys::HANDOVER_NOT_ALLOWED, &[]).await,
             Err(AccessError::AlreadyDecided | AccessError::NotFound) => reply.template(keys::ACCESS_DECIDED, &[]).await,
             Err(AccessError::Other(e)) => Err(e),
         },

@@ -88,6 +88,11 @@ pub enum Command {
     },
     /// Who read a customer's data (managers and above).
     Audit(String),
+    /// Export the customers one may read (`full`: with A-tier and confidential data, after two
+    /// approvals).
+    Export {
+        full: bool,
+    },
     /// Move a rep's customers to another rep (`leave` deactivates the first afterwards).
     Handover {
         from: i64,
@@ -246,6 +251,11 @@ fn parse_command(name: &str, args: &str) -> Result<Command, ParseError> {
             _ => Err(ParseError::Usage { command: "request" }),
         },
         "audit" | "查阅记录" => one_arg(args, "audit").map(Command::Audit),
+        "export" | "导出" => match args {
+            "" => Ok(Command::Export { full: false }),
+            "full" | "全部" => Ok(Command::Export { full: true }),
+            _ => Err(ParseError::Usage { command: "export" }),
+        },
         "handover" | "交接" => {
             let usage = ParseError::Usage { command: "handover" };
             let words: Vec<&str> = args.split_whitespace().collect();
@@ -486,6 +496,9 @@ mod tests {
             Command::Request { customer: "KH-000001".into(), reason: "跟进华东展会".into() }
         );
         assert_eq!(ok("/audit KH-000001"), Command::Audit("KH-000001".into()));
+        assert_eq!(ok("/export"), Command::Export { full: false });
+        assert_eq!(ok("/export full"), Command::Export { full: true });
+        assert_eq!(err("/export everything"), ParseError::Usage { command: "export" });
         assert_eq!(
             ok("/handover 9001 9004"),
             Command::Handover { from: 9001, to: 9004, customers: None, leave: false }

@@ -73,6 +73,7 @@ pub fn staff_menu(templates: &Templates, locale: Locale) -> Vec<BotCommand> {
             ("credit", keys::COMMAND_CREDIT),
             ("tasks", keys::COMMAND_TASKS),
             ("request", keys::COMMAND_REQUEST),
+            ("export", keys::COMMAND_EXPORT),
             ("complaints", keys::COMMAND_COMPLAINTS),
             ("complaint", keys::COMMAND_COMPLAINT),
             ("newcomplaint", keys::COMMAND_NEWCOMPLAINT),

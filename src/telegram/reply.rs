@@ -44,6 +44,11 @@ impl Replier {
         Ok(())
     }
 
+    /// What identifies this update, for idempotency keys of what it causes.
+    pub fn key_base(&self) -> String {
+        self.update_id.to_string()
+    }
+
     pub fn ctx(&self) -> &Ctx {
         &self.ctx
     }

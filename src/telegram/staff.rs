@@ -84,7 +84,8 @@ pub(super) async fn run_command(
         | Command::ContactCode { .. }
         | Command::Request { .. }
         | Command::Audit(_)
-        | Command::Handover { .. } => reply.template(keys::HELP_HINT, &[]).await,
+        | Command::Handover { .. }
+        | Command::Export { .. } => reply.template(keys::HELP_HINT, &[]).await,
     }
 }
 

@@ -231,3 +231,73 @@ async fn hostile_input_is_answered_and_stored_verbatim() {
     assert!(app.say(&o.rep, &"字".repeat(4096)).await.text.contains("/help"));
     let _ = &o.service;
 }
+
+#[tokio::test]
+async fn exports_go_only_to_the_requester_and_a_tier_needs_two_approvals() {
+    let app = spawn_app_at("2026-11-25 10:00").await;
+    let o = office(&app).await;
+    let a = customer_with_secrets(&app, "甲级客户", Tier::A).await;
+    let b = customer_with_secrets(&app, "乙级客户", Tier::B).await;
+    {
+        let director = {
+            let mut conn = app.ctx.db.pool().acquire().await.unwrap();
+            guanxi::storage::staff::by_telegram_id(&mut conn, guanxi::domain::ids::TelegramUserId(9003))
+                .await
+                .unwrap()
+                .unwrap()
+        };
+        let mut conn = app.ctx.db.pool().acquire().await.unwrap();
+        let mut marketing: Department = departments::get(&mut conn, "marketing").await.unwrap().unwrap();
+        marketing.head = Some(director.id);
+        departments::upsert(&mut conn, &marketing).await.unwrap();
+    }
+
+    // At once: operational data of what the rep may read, without A-tier customers.
+    let sent = app.say(&o.rep, "/export").await;
+    assert!(sent.text.contains("已导出 1 个客户"), "{}", sent.text);
+    let body = last_export(&app).await;
+    assert!(body.starts_with("# 客户资料导出，导出人 孙销售（9001），时间 2026-11-25 10:00"), "{body}");
+    assert!(body.contains(&b) && !body.contains(&a) && !body.contains("AAA"), "{body}");
+    let documents = app.telegram.documents();
+    assert_eq!(documents.len(), 1);
+    assert_eq!(documents[0].chat_id, 9001);
+    assert!(documents[0].file_name.as_deref().unwrap().starts_with("customers-9001-20261125-1000"));
+
+    // With A-tier data: the department head and the marketing director must both approve.
+    assert!(app.say(&o.rep, "/export full").await.text.contains("导出申请 #1"));
+    app.deliver().await;
+    let director = TgUser::new(9003, "赵");
+    for approver in [&o.manager, &director] {
+        assert!(app.telegram.sent_to(approver.id).iter().any(|m| m.text.contains("导出申请 #1")));
+    }
+    app.telegram.push_callback(&o.service, 1, "ex:1:yes");
+    assert!(app.replies(o.service.id, 0, 1).await[0].text.contains("不能"));
+    let before = app.telegram.sent_to(o.manager.id).len();
+    app.telegram.push_callback(&o.manager, 1, "ex:1:yes");
+    assert!(app.replies(o.manager.id, before, 1).await[0].text.contains("等待另一位"));
+    assert_eq!(app.telegram.documents().len(), 1, "not before both approved");
+    let before = app.telegram.sent_to(director.id).len();
+    app.telegram.push_callback(&director, 1, "ex:1:yes");
+    assert!(app.replies(director.id, before, 1).await[0].text.contains("已获两人批准"));
+    app.deliver().await;
+    let documents = app.telegram.documents();
+    assert_eq!(documents.len(), 2);
+    assert_eq!(documents[1].chat_id, 9001, "the file goes to the requester only");
+    let body = last_export(&app).await;
+    assert!(body.contains(&a) && body.contains("credit_rating"), "{body}");
+    // Even approved, the rep's file carries no A-tier confidential value they may not read;
+    // the B-tier ones they keep are there.
+    assert_eq!(body.matches("AAA").count(), 1, "{body}");
+    let audit = app.say(&o.manager, &format!("/audit {a}")).await;
+    assert!(audit.text.contains("export (approved)"), "{}", audit.text);
+}
+
+async fn last_export(app: &TestApp) -> String {
+    app.outbox()
+        .await
+        .into_iter()
+        .rev()
+        .find(|r| r.idem_key.starts_with("export:"))
+        .map(|r| r.body)
+        .expect("an export file")
+}

@@ -18,6 +18,7 @@ fn message(key: &str, chat: i64, priority: Priority) -> NewMessage {
         reply_markup: None,
         priority,
         not_before: None,
+        attachment_name: None,
     }
 }
 

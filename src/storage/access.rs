@@ -353,18 +353,26 @@ pub async fn add_export(conn: &mut AnyConnection, staff: StaffId, now: DateTime<
 }
 
 pub async fn export_request(conn: &mut AnyConnection, id: i64) -> anyhow::Result<Option<ExportRequest>> {
-    let row: Option<(i64, i64, Option<i64>, Option<i64>, String)> =
+    #[derive(FromRow)]
+    struct Row {
+        id: i64,
+        staff_id: i64,
+        head_ok_by: Option<i64>,
+        director_ok_by: Option<i64>,
+        status: String,
+    }
+    let row: Option<Row> =
         sqlx::query_as("SELECT id, staff_id, head_ok_by, director_ok_by, status FROM export_requests WHERE id = $1")
             .bind(id)
             .fetch_optional(conn)
             .await
             .context("loading an export request")?;
-    Ok(row.map(|(id, staff, head, director, status)| ExportRequest {
-        id,
-        staff: StaffId(staff),
-        head_ok: head.is_some(),
-        director_ok: director.is_some(),
-        status,
+    Ok(row.map(|r| ExportRequest {
+        id: r.id,
+        staff: StaffId(r.staff_id),
+        head_ok: r.head_ok_by.is_some(),
+        director_ok: r.director_ok_by.is_some(),
+        status: r.status,
     }))
 }
 

@@ -172,6 +172,8 @@ pub struct Settings {
     pub tasks: TaskPolicy,
     pub credit: CreditPolicy,
     pub access: AccessSettings,
+    /// Prospects with no deal for this many months go on the monthly purge list (0: never).
+    pub retention_months: u32,
 }
 
 /// Confidentiality of card fields and how long an access grant lasts.
@@ -257,6 +259,13 @@ struct FileSettings {
     tasks: Option<TaskPolicy>,
     credit: Option<CreditPolicy>,
     access: Option<FileAccess>,
+    retention: Option<FileRetention>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileRetention {
+    prospect_months: Option<u32>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -421,6 +430,7 @@ impl Settings {
             tasks: file.tasks.unwrap_or_default(),
             credit,
             access,
+            retention_months: file.retention.and_then(|r| r.prospect_months).unwrap_or(12),
         })
     }
 

@@ -269,6 +269,11 @@ pub mod keys {
         COMMAND_DUE = "bot.commands.due";
         COMMAND_CANCEL = "bot.commands.cancel";
         RESTRICTED = "bot.customer.restricted";
+        PURGE_ASK = "access.purge.ask";
+        PURGE_DONE = "access.purge.done";
+        DEAL_DONE = "access.deal.done";
+        DEAL_NOT_PROSPECT = "access.deal.not_prospect";
+        USAGE_DEAL = "bot.usage.deal";
         EXPORT_MARK = "access.export.mark";
         EXPORT_ASK = "access.export.ask";
         EXPORT_DENIED = "access.export.denied";

@@ -19,7 +19,7 @@ use crate::storage::interactions::{self, NewInteraction, Source};
 use crate::storage::staff as staff_store;
 
 const REQUIRED: &[&str] = &["name", "tier", "region", "owner_telegram_id", "phone", "last_call_on", "last_visit_on"];
-const OPTIONAL: &[&str] = &["address", "email", "website", "industry", "notes"];
+const OPTIONAL: &[&str] = &["address", "email", "website", "industry", "notes", "status"];
 /// Columns export writes that import recomputes instead of reading.
 const IGNORED: &[&str] = &["archive_no", "next_call_due", "next_visit_due"];
 
@@ -116,9 +116,17 @@ pub async fn import_csv(ctx: &Ctx, input: impl Read) -> Result<usize, ImportErro
             notes: optional_text(get("notes")),
             ..CardFields::default()
         };
+        let status = match optional_text(get("status")).as_deref() {
+            None | Some("customer") => None,
+            Some("prospect") => Some("prospect"),
+            Some(other) => return Err(row_error(line, format!("status: '{other}' is neither customer nor prospect"))),
+        };
         let customer =
             super::customers::insert_with_touches(ctx, &mut tx, name.as_str(), tier, Some(owner), fields, touches, now)
                 .await?;
+        if let Some(status) = status {
+            customers::set_status(&mut tx, customer.customer.id, status, now).await?;
+        }
         for (action, on) in [(Action::Call, touches.last_call_on), (Action::Visit, touches.last_visit_on)] {
             if let Some(on) = on {
                 let occurred_at = on.and_hms_opt(12, 0, 0).map(|t| t.and_utc()).unwrap_or(now);

@@ -10,6 +10,7 @@ pub mod customers;
 pub(crate) mod directory;
 pub mod exports;
 pub mod import;
+pub mod retention;
 pub mod staff;
 
 use std::sync::Arc;

@@ -416,3 +416,61 @@ pub async fn close_export(conn: &mut AnyConnection, id: i64, status: &str, now: 
         .context("closing an export request")?;
     Ok(done.rows_affected() == 1)
 }
+
+/// This month's purge list, if made.
+pub async fn purge_list(
+    conn: &mut AnyConnection,
+    id: i64,
+) -> anyhow::Result<Option<(String, Vec<CustomerId>, String)>> {
+    let row: Option<(String, String, String)> =
+        sqlx::query_as("SELECT month, customers, status FROM purge_lists WHERE id = $1")
+            .bind(id)
+            .fetch_optional(conn)
+            .await
+            .context("loading a purge list")?;
+    row.map(|(month, ids, status)| {
+        let ids: Vec<i64> = serde_json::from_str(&ids).context("stored purge list")?;
+        Ok((month, ids.into_iter().map(CustomerId).collect(), status))
+    })
+    .transpose()
+}
+
+/// Make the list of `month`; `None` when it exists already.
+pub async fn add_purge_list(
+    conn: &mut AnyConnection,
+    month: &str,
+    customers: &[CustomerId],
+    now: DateTime<Utc>,
+) -> anyhow::Result<Option<i64>> {
+    let ids: Vec<i64> = customers.iter().map(|c| c.0).collect();
+    sqlx::query_scalar(
+        "INSERT INTO purge_lists (month, customers, status, created_at) VALUES ($1, $2, 'pending', $3)
+         ON CONFLICT (month) DO NOTHING RETURNING id",
+    )
+    .bind(month)
+    .bind(serde_json::to_string(&ids)?)
+    .bind(epoch(now))
+    .fetch_optional(conn)
+    .await
+    .context("storing a purge list")
+}
+
+pub async fn decide_purge(
+    conn: &mut AnyConnection,
+    id: i64,
+    approve: bool,
+    by: StaffId,
+    now: DateTime<Utc>,
+) -> anyhow::Result<bool> {
+    let done = sqlx::query(
+        "UPDATE purge_lists SET status = $1, decided_by = $2, decided_at = $3 WHERE id = $4 AND status = 'pending'",
+    )
+    .bind(if approve { "done" } else { "rejected" })
+    .bind(by.0)
+    .bind(epoch(now))
+    .bind(id)
+    .execute(conn)
+    .await
+    .context("deciding a purge list")?;
+    Ok(done.rows_affected() == 1)
+}

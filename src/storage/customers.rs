@@ -486,3 +486,85 @@ pub async fn a_tier_by_owner(
     }
     Ok(by_owner)
 }
+
+/// Mark a customer a prospect (no deal yet) or a customer (a deal was made).
+pub async fn set_status(
+    conn: &mut AnyConnection,
+    id: CustomerId,
+    status: &str,
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    sqlx::query("UPDATE customers SET status = $1, updated_at = $2 WHERE id = $3")
+        .bind(status)
+        .bind(epoch(now))
+        .bind(id.0)
+        .execute(conn)
+        .await
+        .context("changing a customer's status")?;
+    Ok(())
+}
+
+pub async fn status(conn: &mut AnyConnection, id: CustomerId) -> anyhow::Result<Option<String>> {
+    sqlx::query_scalar("SELECT status FROM customers WHERE id = $1")
+        .bind(id.0)
+        .fetch_optional(conn)
+        .await
+        .context("reading a customer's status")
+}
+
+/// Active prospects that entered the archive before `before` (local date), by archive number.
+pub async fn stale_prospects(
+    conn: &mut AnyConnection,
+    before: NaiveDate,
+) -> anyhow::Result<Vec<(CustomerId, String, String)>> {
+    let rows: Vec<(i64, String, String)> = sqlx::query_as(
+        "SELECT id, archive_no, name FROM customers
+         WHERE active = 1 AND status = 'prospect' AND created_on < $1 ORDER BY archive_no",
+    )
+    .bind(date_text(before))
+    .fetch_all(conn)
+    .await
+    .context("listing stale prospects")?;
+    Ok(rows.into_iter().map(|(id, no, name)| (CustomerId(id), no, name)).collect())
+}
+
+/// Delete a prospect's personal data: contacts, interaction notes, every card field but the
+/// anonymous ones (tier, region, dates), and the name. The row stays so counts stay right.
+pub async fn purge(conn: &mut AnyConnection, id: CustomerId, now: DateTime<Utc>) -> anyhow::Result<()> {
+    sqlx::query("DELETE FROM contact_invites WHERE contact_id IN (SELECT id FROM contacts WHERE customer_id = $1)")
+        .bind(id.0)
+        .execute(&mut *conn)
+        .await
+        .context("purging contact codes")?;
+    sqlx::query("DELETE FROM contacts WHERE customer_id = $1")
+        .bind(id.0)
+        .execute(&mut *conn)
+        .await
+        .context("purging contacts")?;
+    sqlx::query("UPDATE interactions SET notes = '' WHERE customer_id = $1")
+        .bind(id.0)
+        .execute(&mut *conn)
+        .await
+        .context("purging interaction notes")?;
+    sqlx::query(
+        "UPDATE customers SET name = archive_no, address = NULL, postcode = NULL, phone = NULL, phone_digits = NULL,
+             fax = NULL, email = NULL, website = NULL, nature = NULL, industry_standing = NULL, main_business = NULL,
+             founded_on = NULL, registered_capital = NULL, main_shareholders = NULL, bank = NULL, bank_account = NULL,
+             employees = NULL, credit_rating = NULL, notes = NULL, status = 'purged', active = 0, updated_at = $1
+         WHERE id = $2",
+    )
+    .bind(epoch(now))
+    .bind(id.0)
+    .execute(conn)
+    .await
+    .context("purging a prospect")?;
+    Ok(())
+}
+
+/// Purged prospects (anonymous: only how many).
+pub async fn purged_count(conn: &mut AnyConnection) -> anyhow::Result<i64> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM customers WHERE status = 'purged'")
+        .fetch_one(conn)
+        .await
+        .context("counting purged prospects")
+}

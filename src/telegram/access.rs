@@ -115,6 +115,21 @@ pub(super) async fn run_command(ctx: &Ctx, reply: &mut Replier, staff: &Staff, c
                 Err(e) => Err(anyhow::anyhow!(e)),
             }
         }
+        Command::Deal(customer) => {
+            let found = super::staff::find(ctx, staff, &customer).await?;
+            let [record] = found.as_slice() else {
+                return reply.template(keys::ARCHIVE_AMBIGUOUS, &[("reference", &customer)]).await;
+            };
+            let no = record.customer.archive_no.to_string();
+            if !service::may_edit(ctx, staff, record, crate::domain::access::Level::Internal).await? {
+                return reply.template(keys::ACCESS_NO_RIGHT, &[("archive_no", &no)]).await;
+            }
+            if crate::services::retention::mark_deal(ctx, staff, record.customer.id).await? {
+                reply.template(keys::DEAL_DONE, &[("archive_no", &no)]).await
+            } else {
+                reply.template(keys::DEAL_NOT_PROSPECT, &[("archive_no", &no)]).await
+            }
+        }
         Command::Export { full: false } => {
             let rows = exports::export_now(ctx, staff, &reply.key_base()).await?;
             reply.template(keys::EXPORT_SENT, &[("rows", &rows.to_string())]).await
@@ -157,6 +172,12 @@ pub(super) async fn on_button(ctx: &Ctx, reply: &mut Replier, staff: &Staff, dat
                 reply.template(keys::EXPORT_DONE, &[("id", &ids), ("rows", &rows.to_string())]).await
             }
             Ok(ExportState::Denied) => reply.template(keys::ACCESS_DECISION_DONE, &[("id", &ids)]).await,
+            Err(AccessError::NotAllowed) => reply.template(keys::HANDOVER_NOT_ALLOWED, &[]).await,
+            Err(AccessError::AlreadyDecided | AccessError::NotFound) => reply.template(keys::ACCESS_DECIDED, &[]).await,
+            Err(AccessError::Other(e)) => Err(e),
+        },
+        "pg" => match crate::services::retention::decide(ctx, staff, id, yes).await {
+            Ok(count) => reply.template(keys::PURGE_DONE, &[("count", &count.to_string())]).await,
             Err(AccessError::NotAllowed) => reply.template(keys::HANDOVER_NOT_ALLOWED, &[]).await,
             Err(AccessError::AlreadyDecided | AccessError::NotFound) => reply.template(keys::ACCESS_DECIDED, &[]).await,
             Err(AccessError::Other(e)) => Err(e),

@@ -88,6 +88,8 @@ pub enum Command {
     },
     /// Who read a customer's data (managers and above).
     Audit(String),
+    /// A prospect made a deal.
+    Deal(String),
     /// Export the customers one may read (`full`: with A-tier and confidential data, after two
     /// approvals).
     Export {
@@ -251,6 +253,7 @@ fn parse_command(name: &str, args: &str) -> Result<Command, ParseError> {
             _ => Err(ParseError::Usage { command: "request" }),
         },
         "audit" | "查阅记录" => one_arg(args, "audit").map(Command::Audit),
+        "deal" | "成交" => one_arg(args, "deal").map(Command::Deal),
         "export" | "导出" => match args {
             "" => Ok(Command::Export { full: false }),
             "full" | "全部" => Ok(Command::Export { full: true }),

@@ -150,9 +150,11 @@ async fn staff_message(
                 | Command::Credit { .. }
                 | Command::Birthday { .. }
                 | Command::ContactCode { .. } => archive::run_command(ctx, reply, staff, command).await,
-                Command::Request { .. } | Command::Audit(_) | Command::Handover { .. } | Command::Export { .. } => {
-                    access::run_command(ctx, reply, staff, command).await
-                }
+                Command::Request { .. }
+                | Command::Audit(_)
+                | Command::Handover { .. }
+                | Command::Export { .. }
+                | Command::Deal(_) => access::run_command(ctx, reply, staff, command).await,
                 // Customers' commands mean nothing from staff.
                 Command::Complain | Command::Status(_) | Command::MyComplaints => {
                     reply.template(keys::HELP_HINT, &[]).await
@@ -212,6 +214,7 @@ pub(super) fn usage_key(command: &str) -> Key {
         "audit" => keys::USAGE_AUDIT,
         "handover" => keys::USAGE_HANDOVER,
         "export" => keys::USAGE_EXPORT,
+        "deal" => keys::USAGE_DEAL,
         _ => keys::USAGE_CUSTOMER,
     }
 }
@@ -224,7 +227,7 @@ async fn handle_callback(ctx: &Ctx, reply: &mut Replier, user: &User, chat_id: i
         Some(s) if s.active => match data.split_once(':') {
             Some(("tier" | "pick", _)) => staff::on_button(ctx, reply, &s, chat_id, data, state).await,
             Some(("cw", rest)) => complaints::on_button(ctx, reply, &s, chat_id, rest).await,
-            Some(("ar" | "ho" | "ex", _)) => access::on_button(ctx, reply, &s, data).await,
+            Some(("ar" | "ho" | "ex" | "pg", _)) => access::on_button(ctx, reply, &s, data).await,
             Some(("intake" | "form", _)) => form::on_button(ctx, reply, Some(&s), chat_id, data, state).await,
             _ => reply.template(keys::STALE_BUTTON, &[]).await,
         },

@@ -85,7 +85,8 @@ pub(super) async fn run_command(
         | Command::Request { .. }
         | Command::Audit(_)
         | Command::Handover { .. }
-        | Command::Export { .. } => reply.template(keys::HELP_HINT, &[]).await,
+        | Command::Export { .. }
+        | Command::Deal(_) => reply.template(keys::HELP_HINT, &[]).await,
     }
 }
 

@@ -301,3 +301,52 @@ async fn last_export(app: &TestApp) -> String {
         .map(|r| r.body)
         .expect("an export file")
 }
+
+#[tokio::test]
+async fn prospects_without_a_deal_are_purged_after_approval_keeping_only_counts() {
+    let app = spawn_app_at("2026-01-05 10:00").await;
+    let o = office(&app).await;
+    let csv = "name,tier,region,owner_telegram_id,phone,last_call_on,last_visit_on,status\n\
+               沉睡公司,C,华北,9001,13800000001,,,prospect\n\
+               转化公司,C,华北,9001,13800000002,,,prospect\n\
+               老客户,B,华北,9001,13800000003,,,customer\n";
+    assert_eq!(guanxi::services::import::import_csv(&app.ctx, csv.as_bytes()).await.unwrap(), 3);
+    app.say(&o.rep, "/birthday 沉睡公司 刘经理 05-20").await;
+
+    // Not a year yet: no list.
+    app.tick_at("2027-01-04 09:00").await;
+    assert!(!app.telegram.sent_to(o.manager.id).iter().any(|m| m.text.contains("潜在客户清理")));
+    // The first round of February: both prospects are listed for the managers, once.
+    app.tick_at("2027-02-01 09:00").await;
+    app.tick_at("2027-02-02 09:00").await;
+    let asks: Vec<_> =
+        app.telegram.sent_to(o.manager.id).into_iter().filter(|m| m.text.contains("潜在客户清理")).collect();
+    assert_eq!(asks.len(), 1);
+    assert!(
+        asks[0].text.contains("沉睡公司") && asks[0].text.contains("转化公司") && !asks[0].text.contains("老客户"),
+        "{}",
+        asks[0].text
+    );
+    // One of them makes a deal before the decision and is kept.
+    assert!(app.say(&o.rep, "/deal 转化公司").await.text.contains("已成交"));
+    assert!(app.say(&o.rep, "/deal 老客户").await.text.contains("不是潜在客户"));
+    // A rep cannot approve; a manager can, once.
+    app.telegram.push_callback(&o.rep, asks[0].message_id, "pg:1:yes");
+    assert!(app.replies(o.rep.id, app.telegram.sent_to(o.rep.id).len(), 1).await[0].text.contains("不能"));
+    let before = app.telegram.sent_to(o.manager.id).len();
+    app.telegram.push_callback(&o.manager, asks[0].message_id, "pg:1:yes");
+    assert!(app.replies(o.manager.id, before, 1).await[0].text.contains("删除了 1 个"));
+    let before = app.telegram.sent_to(o.service_manager.id).len();
+    app.telegram.push_callback(&o.service_manager, 1, "pg:1:yes");
+    assert!(app.replies(o.service_manager.id, before, 1).await[0].text.contains("已处理过"));
+
+    // The personal data is gone; the count remains.
+    assert!(app.say(&o.manager, "/customer 沉睡公司").await.text.contains("没有找到"));
+    assert!(app.say(&o.manager, "/customer 转化公司").await.text.contains("13800000002"));
+    let mut conn = app.ctx.db.pool().acquire().await.unwrap();
+    assert_eq!(guanxi::storage::customers::purged_count(&mut conn).await.unwrap(), 1);
+    let purged =
+        guanxi::storage::customers::by_id(&mut conn, guanxi::domain::ids::CustomerId(1)).await.unwrap().unwrap();
+    assert_eq!((purged.customer.name.as_str(), purged.customer.fields.phone.as_deref()), ("KH-000001", None));
+    assert!(guanxi::storage::contacts::of_customer(&mut conn, purged.customer.id).await.unwrap().is_empty());
+}

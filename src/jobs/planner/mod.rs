@@ -83,6 +83,7 @@ pub async fn plan_in(ctx: &Ctx, tx: &mut Tx, now: DateTime<Utc>) -> anyhow::Resu
     report.escalation_emails = emails;
     report.greetings += greetings::ahead(ctx, tx, now, today, &staff).await?;
     report.task_messages += tasks::daily(ctx, tx, now, today).await?;
+    report.task_messages += services::retention::monthly_list(ctx, tx, now, today).await?;
     app_state::set(tx, DAILY_ROUND, &today.to_string()).await?;
     Ok(report)
 }

@@ -268,6 +268,16 @@ pub async fn propose_handover(
     }
     let ids: Vec<CustomerId> = moving.iter().map(|c| c.customer.id).collect();
     let id = store::add_handover(&mut tx, from.id, to.id, &ids, deactivate, by.id, now).await?;
+    let open_tasks = crate::storage::tasks::open(&mut tx)
+        .await?
+        .iter()
+        .filter(|t| t.staff == Some(from.id) || t.customer.is_some_and(|c| ids.contains(&c)))
+        .count();
+    let open_complaints = crate::storage::complaints::open(&mut tx)
+        .await?
+        .iter()
+        .filter(|c| c.customer_id.is_some_and(|c| ids.contains(&c)))
+        .count();
     let dir = Directory::load(&mut tx).await?;
     let (heads, service) = confirmers(&dir, from);
     let mut asked: Vec<StaffId> = heads.into_iter().chain(service).collect();
@@ -286,6 +296,8 @@ pub async fn propose_handover(
                 ("to", &to.name),
                 ("count", &moving.len().to_string()),
                 ("customers", &list.join("\n")),
+                ("tasks", &open_tasks.to_string()),
+                ("complaints", &open_complaints.to_string()),
             ],
         );
         let keyboard = crate::telegram::view::yes_no_keyboard(&ctx.templates, l, &format!("ho:{id}"));

@@ -469,20 +469,28 @@ pub async fn credit_expired(conn: &mut AnyConnection, on: NaiveDate) -> anyhow::
         .collect()
 }
 
-/// Active A-tier customers per owning rep (archive number, name), for the holiday gift lists.
+/// An active A-tier customer as the holiday gift list names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedCustomer {
+    pub id: CustomerId,
+    pub archive_no: String,
+    pub name: String,
+}
+
+/// Active A-tier customers per owning rep, for the holiday gift lists.
 pub async fn a_tier_by_owner(
     conn: &mut AnyConnection,
-) -> anyhow::Result<std::collections::BTreeMap<StaffId, Vec<(String, String)>>> {
-    let rows: Vec<(i64, String, String)> = sqlx::query_as(
-        "SELECT owner_id, archive_no, name FROM customers
+) -> anyhow::Result<std::collections::BTreeMap<StaffId, Vec<ListedCustomer>>> {
+    let rows: Vec<(i64, i64, String, String)> = sqlx::query_as(
+        "SELECT owner_id, id, archive_no, name FROM customers
          WHERE active = 1 AND tier = 'A' AND owner_id IS NOT NULL ORDER BY archive_no",
     )
     .fetch_all(conn)
     .await
     .context("listing A-tier customers")?;
-    let mut by_owner: std::collections::BTreeMap<StaffId, Vec<(String, String)>> = std::collections::BTreeMap::new();
-    for (owner, no, name) in rows {
-        by_owner.entry(StaffId(owner)).or_default().push((no, name));
+    let mut by_owner: std::collections::BTreeMap<StaffId, Vec<ListedCustomer>> = std::collections::BTreeMap::new();
+    for (owner, id, archive_no, name) in rows {
+        by_owner.entry(StaffId(owner)).or_default().push(ListedCustomer { id: CustomerId(id), archive_no, name });
     }
     Ok(by_owner)
 }

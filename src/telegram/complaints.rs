@@ -426,6 +426,19 @@ async fn report(ctx: &Ctx, reply: &mut Replier, staff: &Staff, period: &str) -> 
         return reply.template(keys::USAGE_REPORT, &[]).await;
     };
     let (stats, departments) = service::report(ctx, period).await?;
+    // The report's rows are aggregates of customer data: its reading is logged too.
+    {
+        let mut conn = ctx.db.pool().acquire().await?;
+        crate::storage::access::log_read(
+            &mut conn,
+            staff.id,
+            None,
+            "internal",
+            &format!("/report complaints {period}"),
+            ctx.now(),
+        )
+        .await?;
+    }
     let text = render::complaint_report(&ctx.templates, reply.locale, period, &stats, &departments);
     reply.text(&text, None).await
 }

@@ -94,8 +94,10 @@ async fn each_role_sees_what_the_rules_allow_and_every_read_is_logged() {
     assert!(audit.text.contains("钱经理 /customer（public,internal,confidential）"), "{}", audit.text);
     assert!(!audit.text.contains("周销售"), "a refused look reads nothing: {}", audit.text);
     app.say(&o.rep, "/customers").await;
+    app.tick_at("2026-11-25 11:00").await;
     let audit = app.say(&o.manager, &format!("/audit {b}")).await;
     assert!(audit.text.contains("孙销售 /customers"), "{}", audit.text);
+    assert!(audit.text.contains("孙销售 digest"), "pushed lists are reads too: {}", audit.text);
 }
 
 #[tokio::test]
@@ -155,7 +157,7 @@ async fn a_handover_confirmed_by_both_heads_moves_customers_and_their_reminders(
     app.deliver().await;
     // Asked: the department head (the rep's manager) and the service head; nobody else.
     for head in [&o.manager, &o.service_manager] {
-        assert!(app.telegram.sent_to(head.id).iter().any(|m| m.text.contains("客户交接 #1")));
+        assert!(app.telegram.sent_to(head.id).iter().any(|m| m.text.contains("客户交接 #1") && m.text.contains("未完成任务 0 项")));
     }
     assert!(!app.telegram.sent_to(o.service.id).iter().any(|m| m.text.contains("客户交接")));
     app.telegram.push_callback(&o.service, 1, "ho:1:yes");

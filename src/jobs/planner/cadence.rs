@@ -11,6 +11,7 @@ use crate::locale::Locale;
 use crate::notify;
 use crate::render::{self, EscalatedItem};
 use crate::services::Ctx;
+use crate::storage::access as access_log;
 use crate::storage::outbox::Priority;
 use crate::storage::staff::Staff;
 use crate::storage::{Tx, escalations};
@@ -47,6 +48,14 @@ pub(super) async fn queue_digests(
         let at = ctx.polite_time(now);
         if notify::telegram_at(tx, &key, rep.telegram_id.0, &text, None, Priority::Bulk, now, at).await? > 0 {
             queued += 1;
+            // A digest is a list of customers read by the rep: in the access log like any list.
+            let mut seen: Vec<_> =
+                agenda.overdue.iter().chain(&agenda.due_today).chain(&agenda.upcoming).map(|i| i.customer).collect();
+            seen.sort();
+            seen.dedup();
+            for customer in seen {
+                access_log::log_read(tx, owner, Some(customer), "public,internal", "digest", now).await?;
+            }
         }
     }
     Ok(queued)
@@ -128,6 +137,10 @@ pub(super) async fn queue_escalations(
         let key = format!("escalate:{}:{}:{}", recipient.0, first.item.key(), first.level.number());
         if notify::email(tx, &key, address, &subject, &body, now).await? {
             emails += 1;
+            for e in &items {
+                access_log::log_read(tx, recipient, Some(e.item.customer), "public,internal", "escalation e-mail", now)
+                    .await?;
+            }
         }
     }
     Ok((escalated, emails))

@@ -206,7 +206,7 @@ pub(super) async fn ahead(
         for (rep_id, customers) in &a_tier {
             let Some(rep) = staff.get(rep_id).filter(|s| s.active) else { continue };
             let l = locale_of(ctx, rep);
-            let list: Vec<String> = customers.iter().map(|(no, name)| format!("• {no} {name}")).collect();
+            let list: Vec<String> = customers.iter().map(|c| format!("• {} {}", c.archive_no, c.name)).collect();
             let text = ctx.templates.render(
                 l,
                 keys::HOLIDAY_GIFTS,

@@ -146,7 +146,7 @@ pub async fn request(ctx: &Ctx, staff: &Staff, record: &CustomerRecord, reason: 
     let id = store::add_request(&mut tx, staff.id, record.customer.id, reason.trim(), now).await?;
     let dir = Directory::load(&mut tx).await?;
     for person in deciders(&dir) {
-        let l = person.locale.as_deref().and_then(|l| l.parse().ok()).unwrap_or(ctx.settings.locale);
+        let l = ctx.locale_of(person);
         let text = ctx.templates.render(
             l,
             keys::ACCESS_REQUEST_ASK,
@@ -203,7 +203,7 @@ pub async fn decide(ctx: &Ctx, decider: &Staff, id: i64, approve: bool) -> Resul
         return Err(AccessError::AlreadyDecided);
     }
     if let (Some(asker), Some(record)) = (dir.active(Some(req.staff)), customers::by_id(&mut tx, req.customer).await?) {
-        let l = asker.locale.as_deref().and_then(|l| l.parse().ok()).unwrap_or(ctx.settings.locale);
+        let l = ctx.locale_of(asker);
         let (key, until) = match expires {
             Some(e) => (keys::ACCESS_GRANTED, ctx.local_time(e)),
             None => (keys::ACCESS_DENIED_BY, String::new()),
@@ -284,7 +284,7 @@ pub async fn propose_handover(
     asked.sort();
     asked.dedup();
     for person in asked.iter().filter_map(|id| dir.active(Some(*id))) {
-        let l = person.locale.as_deref().and_then(|l| l.parse().ok()).unwrap_or(ctx.settings.locale);
+        let l = ctx.locale_of(person);
         let list: Vec<String> =
             moving.iter().map(|c| format!("• {} {}", c.customer.archive_no, c.customer.name)).collect();
         let text = ctx.templates.render(
@@ -365,7 +365,7 @@ pub async fn confirm_handover(ctx: &Ctx, by: &Staff, id: i64) -> Result<Handover
     if h.deactivate {
         store::deactivate(&mut tx, h.from).await?;
     }
-    let l = to.locale.as_deref().and_then(|l| l.parse().ok()).unwrap_or(ctx.settings.locale);
+    let l = ctx.locale_of(to);
     let text = ctx.templates.render(
         l,
         keys::HANDOVER_RECEIVED,

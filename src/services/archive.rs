@@ -56,10 +56,6 @@ pub fn is_keeper(s: &Staff) -> bool {
     matches!(s.role, Role::Service | Role::Manager | Role::Director | Role::Admin)
 }
 
-fn locale_of(ctx: &Ctx, s: &Staff) -> Locale {
-    s.locale.as_deref().and_then(|l| l.parse().ok()).unwrap_or(ctx.settings.locale)
-}
-
 /// When an archive update or tier change is reminded and escalated, counting working days
 /// where configured.
 async fn moments(ctx: &Ctx, tx: &mut Tx, now: DateTime<Utc>) -> anyhow::Result<(DateTime<Utc>, DateTime<Utc>)> {
@@ -88,7 +84,7 @@ async fn tell_keepers(
     let dir = Directory::load(tx).await?;
     let not_before = ctx.polite_time(ctx.now());
     for keeper in dir.all_service_staff() {
-        let l = locale_of(ctx, keeper);
+        let l = ctx.locale_of(keeper);
         let key = match task.kind {
             TaskKind::TierChange => keys::TASK_NEW_TIER,
             _ => keys::TASK_NEW_INFO,
@@ -246,7 +242,7 @@ pub async fn complete(ctx: &Ctx, staff: &Staff, task_id: i64, text: &str) -> Res
         let dir = Directory::load(&mut tx).await?;
         if let Some(rep) = dir.active(Some(rep)) {
             let text = ctx.templates.render(
-                locale_of(ctx, rep),
+                ctx.locale_of(rep),
                 keys::TASK_DONE_FOR_REP,
                 &[("task", &task.id.to_string()), ("by", &staff.name)],
             );

@@ -79,10 +79,6 @@ fn actors(dir: &Directory, who: Who<'_>, c: &Complaint) -> Result<Vec<Actor>, Co
     }
 }
 
-fn staff_locale(ctx: &Ctx, s: &Staff) -> Locale {
-    s.locale.as_deref().and_then(|l| l.parse().ok()).unwrap_or(ctx.settings.locale)
-}
-
 fn customer_locale(ctx: &Ctx, c: &Complaint) -> Locale {
     c.submitter_locale.as_deref().and_then(|l| l.parse().ok()).unwrap_or(ctx.settings.locale)
 }
@@ -147,7 +143,7 @@ impl Notices<'_> {
         if self.is_actor(to) {
             return Ok(());
         }
-        let locale = staff_locale(self.ctx, to);
+        let locale = self.ctx.locale_of(to);
         let text = self.ctx.templates.render(locale, key, vars);
         self.chat(tx, to.telegram_id.0, &text, keyboard(locale), Priority::Interactive).await
     }
@@ -184,7 +180,7 @@ impl Notices<'_> {
                 tracing::warn!(staff = person.id.0, "no e-mail address for a complaint escalation");
                 continue;
             };
-            let locale = staff_locale(self.ctx, person);
+            let locale = self.ctx.locale_of(person);
             let mut vars = vars.to_vec();
             vars.push(("recipient", &person.name));
             let subject = self.ctx.templates.render(locale, subject, &vars);
@@ -261,7 +257,7 @@ pub async fn submit(
     }
     alerted.retain(|s| !notices.is_actor(s));
     for person in alerted {
-        let locale = staff_locale(ctx, person);
+        let locale = ctx.locale_of(person);
         let text = format!(
             "{}\n{}",
             ctx.templates.render(locale, keys::ALERT_NEW_COMPLAINT, &[]),
@@ -450,7 +446,7 @@ async fn notify_step(
             )
             .await?;
             for head in dir.department_heads(c.department.as_deref()).into_iter().filter(|h| !n.is_actor(h)) {
-                let l = staff_locale(ctx, head);
+                let l = ctx.locale_of(head);
                 let text = format!(
                     "{}\n{}",
                     t.render(l, keys::HEAD_TASK, &[("number", number), ("deadline", &deadline)]),
@@ -461,7 +457,7 @@ async fn notify_step(
         }
         Step::Report { findings, proposal } => {
             for manager in dir.service_managers().into_iter().filter(|m| !n.is_actor(m)) {
-                let l = staff_locale(ctx, manager);
+                let l = ctx.locale_of(manager);
                 let dept = department.map(|d| d.name(l).to_owned()).unwrap_or_default();
                 let keyboard = view::staff_actions(
                     t,
@@ -508,7 +504,7 @@ async fn notify_step(
             } else {
                 // A task, not news: the person who sent the resolution gets it too.
                 for person in handlers {
-                    let l = staff_locale(ctx, person);
+                    let l = ctx.locale_of(person);
                     let text = t.render(l, keys::SERVICE_RECORD_ANSWER, &[("number", number), ("message", message)]);
                     let keyboard = view::answer_keyboard(t, l, "cw", number);
                     n.chat(tx, person.telegram_id.0, &text, Some(keyboard), Priority::Interactive).await?;

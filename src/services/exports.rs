@@ -41,7 +41,7 @@ async fn deliver(ctx: &Ctx, staff: &Staff, approved: bool, key: &str) -> anyhow:
     let now = ctx.now();
     let mut csv = Vec::new();
     let marker = ctx.templates.render(
-        staff.locale.as_deref().and_then(|l| l.parse().ok()).unwrap_or(ctx.settings.locale),
+        ctx.locale_of(staff),
         keys::EXPORT_MARK,
         &[("name", &staff.name), ("id", &staff.telegram_id.0.to_string()), ("at", &ctx.local_time(now))],
     );
@@ -74,7 +74,7 @@ pub async fn request_full(ctx: &Ctx, staff: &Staff) -> anyhow::Result<i64> {
     asked.sort();
     asked.dedup();
     for person in asked.iter().filter_map(|id| dir.active(Some(*id))) {
-        let l = person.locale.as_deref().and_then(|l| l.parse().ok()).unwrap_or(ctx.settings.locale);
+        let l = ctx.locale_of(person);
         let text = ctx.templates.render(
             l,
             keys::EXPORT_ASK,
@@ -123,7 +123,7 @@ pub async fn decide(ctx: &Ctx, by: &Staff, id: i64, yes: bool) -> Result<ExportS
     }
     if !yes {
         store::close_export(&mut tx, id, "denied", now).await?;
-        let l = requester.locale.as_deref().and_then(|l| l.parse().ok()).unwrap_or(ctx.settings.locale);
+        let l = ctx.locale_of(&requester);
         let text = ctx.templates.render(l, keys::EXPORT_DENIED, &[("id", &id.to_string()), ("by", &by.name)]);
         notify::telegram(
             &mut tx,

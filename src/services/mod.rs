@@ -44,9 +44,29 @@ impl Ctx {
         t.with_timezone(&self.settings.timezone).date_naive()
     }
 
+    /// The language to write to a member of staff in: what their Telegram client last said,
+    /// or the company default.
+    pub fn locale_of(&self, staff: &crate::storage::staff::Staff) -> crate::locale::Locale {
+        staff.locale.as_deref().and_then(|l| l.parse().ok()).unwrap_or(self.settings.locale)
+    }
+
     /// When a message to a person may go out: now, or the end of quiet hours.
     pub fn polite_time(&self, now: DateTime<Utc>) -> DateTime<Utc> {
         self.settings.quiet_hours.next_allowed(now, &self.settings.timezone)
+    }
+
+    /// Queue a reminder to a person: bulk priority, held back by quiet hours.
+    pub async fn remind(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+        key: &str,
+        chat_id: i64,
+        text: &str,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<usize> {
+        let at = self.polite_time(now);
+        crate::notify::telegram_at(conn, key, chat_id, text, None, crate::storage::outbox::Priority::Bulk, now, at)
+            .await
     }
 
     /// An instant as people read it: local `YYYY-MM-DD HH:MM`.

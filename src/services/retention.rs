@@ -42,7 +42,7 @@ pub async fn monthly_list(ctx: &Ctx, tx: &mut Tx, now: DateTime<Utc>, today: Nai
     let lines: Vec<String> = stale.iter().map(|(_, no, name)| format!("• {no} {name}")).collect();
     let mut sent = 0;
     for person in approvers(&dir) {
-        let l = person.locale.as_deref().and_then(|l| l.parse().ok()).unwrap_or(ctx.settings.locale);
+        let l = ctx.locale_of(person);
         let text = ctx.templates.render(
             l,
             keys::PURGE_ASK,

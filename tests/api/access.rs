@@ -157,7 +157,12 @@ async fn a_handover_confirmed_by_both_heads_moves_customers_and_their_reminders(
     app.deliver().await;
     // Asked: the department head (the rep's manager) and the service head; nobody else.
     for head in [&o.manager, &o.service_manager] {
-        assert!(app.telegram.sent_to(head.id).iter().any(|m| m.text.contains("客户交接 #1") && m.text.contains("未完成任务 0 项")));
+        assert!(
+            app.telegram
+                .sent_to(head.id)
+                .iter()
+                .any(|m| m.text.contains("客户交接 #1") && m.text.contains("未完成任务 0 项"))
+        );
     }
     assert!(!app.telegram.sent_to(o.service.id).iter().any(|m| m.text.contains("客户交接")));
     app.telegram.push_callback(&o.service, 1, "ho:1:yes");

@@ -7,7 +7,6 @@ use chrono::{DateTime, NaiveDate, Utc};
 use crate::domain::agenda::{Agenda, DueItem};
 use crate::domain::escalation::Level;
 use crate::domain::ids::StaffId;
-use crate::locale::Locale;
 use crate::notify;
 use crate::render::{self, EscalatedItem};
 use crate::services::Ctx;
@@ -15,10 +14,6 @@ use crate::storage::access as access_log;
 use crate::storage::outbox::Priority;
 use crate::storage::staff::Staff;
 use crate::storage::{Tx, escalations};
-
-pub(super) fn locale_of(ctx: &Ctx, staff: &Staff) -> Locale {
-    staff.locale.as_deref().and_then(|l| l.parse().ok()).unwrap_or(ctx.settings.locale)
-}
 
 /// One digest per active rep with anything overdue, due today or coming up.
 pub(super) async fn queue_digests(
@@ -42,7 +37,7 @@ pub(super) async fn queue_digests(
         if agenda.is_empty() {
             continue;
         }
-        let locale = locale_of(ctx, rep);
+        let locale = ctx.locale_of(rep);
         let text = render::agenda(&ctx.templates, locale, &agenda, today, ctx.settings.upcoming_days);
         let key = format!("digest:{}:{today}", owner.0);
         let at = ctx.polite_time(now);
@@ -129,7 +124,7 @@ pub(super) async fn queue_escalations(
     for (recipient, items) in batches {
         let person = &staff[&recipient];
         let Some(address) = person.email.as_deref() else { continue };
-        let locale = locale_of(ctx, person);
+        let locale = ctx.locale_of(person);
         let (subject, body) = render::escalation_email(&ctx.templates, locale, &person.name, &items, today);
         // The first item's (item, level) was recorded in this very transaction and can never
         // be recorded again, so this key is unique to this batch.

@@ -9,7 +9,6 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, Utc};
 
-use super::cadence::locale_of;
 use crate::domain::ids::StaffId;
 use crate::domain::prc_calendar::Festival;
 use crate::locale::Locale;
@@ -146,13 +145,13 @@ async fn tell_rep(
     day: NaiveDate,
     now: DateTime<Utc>,
 ) -> anyhow::Result<usize> {
-    let l = locale_of(ctx, rep);
+    let l = ctx.locale_of(rep);
     let text = ctx.templates.render(
         l,
         template,
         &[("name", &c.name), ("company", &c.customer_name), ("archive_no", &c.archive_no), ("date", &day.to_string())],
     );
-    notify::telegram_at(tx, key, rep.telegram_id.0, &text, None, Priority::Bulk, now, ctx.polite_time(now)).await
+    ctx.remind(tx, key, rep.telegram_id.0, &text, now).await
 }
 
 /// In the daily round: birthdays coming up, and the A-tier gift lists before holidays.
@@ -205,7 +204,7 @@ pub(super) async fn ahead(
     for (festival, first_off) in upcoming {
         for (rep_id, customers) in &a_tier {
             let Some(rep) = staff.get(rep_id).filter(|s| s.active) else { continue };
-            let l = locale_of(ctx, rep);
+            let l = ctx.locale_of(rep);
             let list: Vec<String> = customers.iter().map(|c| format!("• {} {}", c.archive_no, c.name)).collect();
             let text = ctx.templates.render(
                 l,
@@ -217,17 +216,7 @@ pub(super) async fn ahead(
                 ],
             );
             let key = format!("holiday:gifts:{}:{first_off}:{}", festival.key(), rep_id.0);
-            sent += notify::telegram_at(
-                tx,
-                &key,
-                rep.telegram_id.0,
-                &text,
-                None,
-                Priority::Bulk,
-                now,
-                ctx.polite_time(now),
-            )
-            .await?;
+            sent += ctx.remind(tx, &key, rep.telegram_id.0, &text, now).await?;
         }
     }
     Ok(sent)

@@ -6,7 +6,6 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc, Weekday};
 
-use super::cadence::locale_of;
 use crate::domain::staff::Role;
 use crate::domain::tasks::{TaskAlarm, TaskKind, task_alarms};
 use crate::notify;
@@ -87,7 +86,7 @@ pub(super) async fn plan_alarms(ctx: &Ctx, tx: &mut Tx, now: DateTime<Utc>) -> a
             match alarm {
                 TaskAlarm::Remind => {
                     for person in assignees(&dir, t, rep) {
-                        let text = ctx.templates.render(locale_of(ctx, person), keys::TASK_REMIND, &vars);
+                        let text = ctx.templates.render(ctx.locale_of(person), keys::TASK_REMIND, &vars);
                         let key = format!("task:{}:remind:{}", t.id, person.telegram_id.0);
                         let at = ctx.polite_time(now);
                         sent +=
@@ -98,7 +97,7 @@ pub(super) async fn plan_alarms(ctx: &Ctx, tx: &mut Tx, now: DateTime<Utc>) -> a
                 TaskAlarm::Escalate => {
                     for person in escalation_to(&dir, t, rep) {
                         let Some(address) = person.email.as_deref() else { continue };
-                        let l = locale_of(ctx, person);
+                        let l = ctx.locale_of(person);
                         let mut vars = vars.to_vec();
                         vars.push(("recipient", &person.name));
                         let subject = ctx.templates.render(l, keys::EMAIL_TASK_OVERDUE_SUBJECT, &vars);
@@ -164,19 +163,9 @@ async fn credit_checks(
             ("due", &due),
         ];
         for person in assignees(dir, &task, dir.active(expired.owner)) {
-            let text = ctx.templates.render(locale_of(ctx, person), keys::TASK_CREDIT_EXPIRED, &vars);
+            let text = ctx.templates.render(ctx.locale_of(person), keys::TASK_CREDIT_EXPIRED, &vars);
             let key = format!("task:{}:new:{}", task.id, person.telegram_id.0);
-            sent += notify::telegram_at(
-                tx,
-                &key,
-                person.telegram_id.0,
-                &text,
-                None,
-                Priority::Bulk,
-                now,
-                ctx.polite_time(now),
-            )
-            .await?;
+            sent += ctx.remind(tx, &key, person.telegram_id.0, &text, now).await?;
         }
     }
     Ok(sent)
@@ -216,7 +205,7 @@ async fn data_checks(
         let list: Vec<String> =
             mine.iter().map(|r| format!("• {} {}", r.customer.archive_no, r.customer.name)).collect();
         let text = ctx.templates.render(
-            locale_of(ctx, rep),
+            ctx.locale_of(rep),
             keys::TASK_DATA_CHECK,
             &[
                 ("task", &task.id.to_string()),
@@ -226,9 +215,7 @@ async fn data_checks(
             ],
         );
         let key = format!("task:{}:new:{}", task.id, rep.telegram_id.0);
-        sent +=
-            notify::telegram_at(tx, &key, rep.telegram_id.0, &text, None, Priority::Bulk, now, ctx.polite_time(now))
-                .await?;
+        sent += ctx.remind(tx, &key, rep.telegram_id.0, &text, now).await?;
     }
     Ok(sent)
 }
@@ -254,7 +241,7 @@ async fn weekly_digest(
     let mut sent = 0;
     for person in team {
         let Some(address) = person.email.as_deref() else { continue };
-        let l = locale_of(ctx, person);
+        let l = ctx.locale_of(person);
         let mut by_rep: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for c in &changes {
             let rep = c
@@ -323,11 +310,9 @@ async fn holidays_missing(
     let week = today.iso_week().week();
     let mut sent = 0;
     for admin in dir.admins() {
-        let text = ctx.templates.render(locale_of(ctx, admin), keys::HOLIDAYS_MISSING, &[("year", &next.to_string())]);
+        let text = ctx.templates.render(ctx.locale_of(admin), keys::HOLIDAYS_MISSING, &[("year", &next.to_string())]);
         let key = format!("holidays:missing:{next}:{week}:{}", admin.telegram_id.0);
-        sent +=
-            notify::telegram_at(tx, &key, admin.telegram_id.0, &text, None, Priority::Bulk, now, ctx.polite_time(now))
-                .await?;
+        sent += ctx.remind(tx, &key, admin.telegram_id.0, &text, now).await?;
     }
     Ok(sent)
 }

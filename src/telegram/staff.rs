@@ -91,16 +91,24 @@ pub(super) async fn run_command(
 }
 
 /// The customers a reference names that this person may see at all (their own, or every
-/// one for customer service and managers, or one granted to them today).
+/// one for customer service and managers, or one granted to them today). A rep's own
+/// customers come first, so others' matches can never crowd them out.
 pub(super) async fn find(ctx: &Ctx, staff: &Staff, reference: &str) -> anyhow::Result<Vec<CustomerRecord>> {
     let mut conn = ctx.db.pool().acquire().await?;
-    let mut visible = Vec::new();
+    let mut visible = if staff.role == crate::domain::staff::Role::Rep {
+        customers::find(&mut conn, reference, Some(staff.id), MAX_CANDIDATES).await?
+    } else {
+        Vec::new()
+    };
     for record in customers::find(&mut conn, reference, None, 50).await? {
-        if services::access::visibility(ctx, &mut conn, staff, &record).await?.any() {
-            visible.push(record);
-        }
         if visible.len() as i64 >= MAX_CANDIDATES {
             break;
+        }
+        if visible.iter().any(|v| v.customer.id == record.customer.id) {
+            continue;
+        }
+        if services::access::visibility(ctx, &mut conn, staff, &record).await?.any() {
+            visible.push(record);
         }
     }
     Ok(visible)

@@ -66,6 +66,9 @@ pub enum Command {
     /// The PRC working calendar: statutory holidays and make-up working days.
     #[command(subcommand)]
     Holidays(HolidaysCommand),
+    /// The outbox: list messages, resend dead letters.
+    #[command(subcommand)]
+    Outbox(OutboxCommand),
     /// Who read a customer's data (the append-only access log).
     Audit {
         /// Archive number or name.
@@ -74,6 +77,22 @@ pub enum Command {
         /// From this local date (YYYY-MM-DD); default a year back.
         #[arg(long)]
         since: Option<chrono::NaiveDate>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OutboxCommand {
+    /// Messages in a status (pending, sending, sent, dead), oldest first; all without --status.
+    List {
+        #[arg(long)]
+        status: Option<String>,
+    },
+    /// Put dead letters back in the queue (after fixing the cause).
+    Retry {
+        /// Row ids; with --all-dead, every dead letter.
+        ids: Vec<i64>,
+        #[arg(long)]
+        all_dead: bool,
     },
 }
 
@@ -296,6 +315,7 @@ async fn dispatch(cli: Cli) -> Result<(), CliError> {
         }
         Command::Duty(command) => duty(&ctx, command).await,
         Command::Audit { customer, since } => audit(&ctx, &customer, since).await,
+        Command::Outbox(command) => outbox_command(&ctx, command).await,
         Command::Holidays(HolidaysCommand::Import { file }) => {
             let input = std::fs::File::open(&file)
                 .map_err(|e| CliError::BadInput(format!("cannot open {}: {e}", file.display())))?;
@@ -540,6 +560,50 @@ async fn audit(ctx: &Ctx, customer: &str, since: Option<chrono::NaiveDate>) -> R
     println!("at\tstaff_telegram_id\tstaff\tcommand\tlevels");
     for e in crate::storage::access::log_for(&mut conn, record.customer.id, since, i64::MAX).await? {
         println!("{}\t{}\t{}\t{}\t{}", ctx.local_time(e.at), e.staff_telegram_id, e.staff_name, e.command, e.levels);
+    }
+    Ok(())
+}
+
+async fn outbox_command(ctx: &Ctx, command: OutboxCommand) -> Result<(), CliError> {
+    let mut conn = ctx.db.pool().acquire().await.context("connecting")?;
+    match command {
+        OutboxCommand::List { status } => {
+            if let Some(s) = status.as_deref().filter(|s| !["pending", "sending", "sent", "dead"].contains(s)) {
+                return Err(CliError::BadInput(format!("--status {s}: not one of pending, sending, sent, dead")));
+            }
+            println!("id\tstatus\tchannel\trecipient\tattempts\tnext_attempt\tkey\tlast_error");
+            for r in outbox::list(&mut conn, status.as_deref()).await? {
+                println!(
+                    "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
+                    r.id,
+                    r.status,
+                    r.channel,
+                    r.recipient,
+                    r.attempts,
+                    ctx.local_time(r.next_attempt()),
+                    r.idem_key,
+                    r.last_error.as_deref().unwrap_or("")
+                );
+            }
+        }
+        OutboxCommand::Retry { ids, all_dead } => {
+            let ids: Vec<i64> = if all_dead {
+                outbox::list(&mut conn, Some("dead")).await?.into_iter().map(|r| r.id).collect()
+            } else if ids.is_empty() {
+                return Err(CliError::BadInput("name the rows to retry, or --all-dead".into()));
+            } else {
+                ids
+            };
+            let mut retried = 0;
+            for id in &ids {
+                if outbox::retry(&mut conn, *id, ctx.now()).await? {
+                    retried += 1;
+                } else {
+                    eprintln!("row {id} is not a dead letter; left as it is");
+                }
+            }
+            println!("{retried} messages queued again");
+        }
     }
     Ok(())
 }

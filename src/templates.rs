@@ -269,6 +269,9 @@ pub mod keys {
         COMMAND_DUE = "bot.commands.due";
         COMMAND_CANCEL = "bot.commands.cancel";
         RESTRICTED = "bot.customer.restricted";
+        FALLBACK_SUBJECT = "email.fallback.subject";
+        FALLBACK_BODY = "email.fallback.body";
+        DEAD_LETTER = "bot.delivery.dead_letter";
         PURGE_ASK = "access.purge.ask";
         PURGE_DONE = "access.purge.done";
         DEAL_DONE = "access.deal.done";

@@ -15,7 +15,7 @@ use tokio::sync::Notify;
 
 use super::rate::Limiter;
 use crate::email::{MailError, Mailer, message_id_for};
-use crate::services::Ctx;
+use crate::services::{Ctx, delivery};
 use crate::shutdown::Shutdown;
 use crate::storage::outbox::{self, Channel, Claimed};
 use crate::telegram::TgBot;
@@ -42,6 +42,8 @@ enum SendError {
     Transient(String),
     RetryAfter(StdDuration, String),
     Permanent(String),
+    /// The person blocked the bot (or deleted their account): no retry; e-mail instead.
+    Blocked(String),
 }
 
 /// The delivering side of the outbox.
@@ -84,14 +86,28 @@ impl Worker {
             }
             Err(SendError::Permanent(error)) => {
                 tracing::error!(%error, "delivery failed permanently; row is now a dead letter");
-                outbox::fail(&mut conn, &claimed, &error, None).await?;
+                if outbox::fail(&mut conn, &claimed, &error, None).await? {
+                    drop(conn);
+                    delivery::dead_letter(&self.ctx, &claimed, &error, false).await?;
+                }
+                Ok(Outcome::Dead)
+            }
+            Err(SendError::Blocked(error)) => {
+                tracing::warn!(%error, "the recipient blocked the bot; falling back to e-mail where possible");
+                if outbox::fail(&mut conn, &claimed, &error, None).await? {
+                    drop(conn);
+                    delivery::dead_letter(&self.ctx, &claimed, &error, true).await?;
+                }
                 Ok(Outcome::Dead)
             }
             Err(SendError::Transient(error)) | Err(SendError::RetryAfter(_, error))
                 if claimed.attempts >= i64::from(self.ctx.settings.max_attempts) =>
             {
                 tracing::error!(%error, "delivery failed too often; row is now a dead letter");
-                outbox::fail(&mut conn, &claimed, &error, None).await?;
+                if outbox::fail(&mut conn, &claimed, &error, None).await? {
+                    drop(conn);
+                    delivery::dead_letter(&self.ctx, &claimed, &error, false).await?;
+                }
                 Ok(Outcome::Dead)
             }
             Err(SendError::RetryAfter(wait, error)) => {
@@ -183,6 +199,9 @@ fn classify(error: RequestError) -> SendError {
     match error {
         RequestError::RetryAfter(wait) => SendError::RetryAfter(wait.duration(), "Telegram: too many requests".into()),
         RequestError::Api(ApiError::Unknown(text)) => SendError::Transient(format!("Telegram: {text}")),
+        RequestError::Api(api @ (ApiError::BotBlocked | ApiError::UserDeactivated)) => {
+            SendError::Blocked(format!("Telegram: {api}"))
+        }
         RequestError::Api(api) => SendError::Permanent(format!("Telegram: {api}")),
         RequestError::MigrateToChatId(_) => SendError::Permanent("Telegram: chat migrated".into()),
         other => SendError::Transient(format!("Telegram: {other}")),

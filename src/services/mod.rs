@@ -7,6 +7,7 @@ pub mod archive;
 pub mod calendar;
 pub mod complaints;
 pub mod customers;
+pub mod delivery;
 pub(crate) mod directory;
 pub mod exports;
 pub mod import;

@@ -248,3 +248,18 @@ pub async fn backlog(conn: &mut AnyConnection) -> anyhow::Result<i64> {
         .await
         .context("counting the outbox backlog")
 }
+
+/// Put a dead letter back in the queue for another round of attempts; `false` if it is not
+/// dead (sent, or still being tried).
+pub async fn retry(conn: &mut AnyConnection, id: i64, now: DateTime<Utc>) -> anyhow::Result<bool> {
+    let done = sqlx::query(
+        "UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = $1, lease_until = NULL
+         WHERE id = $2 AND status = 'dead'",
+    )
+    .bind(epoch(now))
+    .bind(id)
+    .execute(conn)
+    .await
+    .context("retrying a dead letter")?;
+    Ok(done.rows_affected() == 1)
+}

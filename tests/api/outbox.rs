@@ -150,3 +150,64 @@ async fn an_smtp_outage_delays_escalations_and_loses_none() {
     assert_eq!(app.smtp.messages().len(), 1);
     assert!(app.outbox().await.iter().all(|r| r.status == "sent"));
 }
+
+#[tokio::test]
+async fn a_rep_who_blocked_the_bot_gets_the_digest_by_email_instead() {
+    let app = spawn_app().await;
+    let t = team(&app).await;
+    sqlx::query("UPDATE staff SET email = 'rep@corp.example' WHERE id = $1")
+        .bind(t.rep.id.0)
+        .execute(app.ctx.db.pool())
+        .await
+        .unwrap();
+    app.add_customer("屏蔽公司", Tier::B, &t.rep).await;
+    app.telegram.fail_next_sends(1, 403, None);
+    app.tick_at("2026-01-05 09:00").await;
+    app.deliver().await;
+    let mails = app.smtp.messages_to("rep@corp.example");
+    assert_eq!(mails.len(), 1);
+    assert!(mails[0].body.contains("屏蔽公司") && mails[0].body.contains("屏蔽"), "{}", mails[0].body);
+    let rows = app.outbox().await;
+    assert!(rows.iter().any(|r| r.idem_key.starts_with("digest:") && r.status == "dead"));
+    assert!(!rows.iter().any(|r| r.idem_key.starts_with("dead:")), "an e-mail went out: no dead-letter notice");
+}
+
+#[tokio::test]
+async fn a_dead_letter_is_reported_to_the_administrators_and_can_be_resent() {
+    let app = spawn_app().await;
+    app.add_staff(9100, "管理员", guanxi::domain::staff::Role::Admin, None, None).await;
+    let mut conn = app.ctx.db.pool().acquire().await.unwrap();
+    outbox::enqueue(&mut conn, &message("lost", 42, Priority::Bulk), app.now()).await.unwrap();
+    drop(conn);
+    app.telegram.fail_next_sends(1, 400, None);
+    app.deliver().await;
+    let notice = app.telegram.sent_to(9100).pop().expect("the admin is told");
+    assert!(notice.text.contains("无法送达 42") && notice.text.contains("guanxi outbox retry 1"), "{}", notice.text);
+
+    let run = |args: &'static [&'static str]| {
+        let url = app.db.url.clone();
+        async move {
+            tokio::process::Command::new(env!("CARGO_BIN_EXE_guanxi"))
+                .args(args)
+                .env_clear()
+                .env("DATABASE_URL", url)
+                .output()
+                .await
+                .unwrap()
+        }
+    };
+    let listed = String::from_utf8(run(&["outbox", "list", "--status", "dead"]).await.stdout).unwrap();
+    assert!(
+        listed.lines().nth(1).is_some_and(|l| l.starts_with("1\tdead\ttelegram\t42\t1\t") && l.contains("\tlost\t")),
+        "{listed}"
+    );
+    assert_eq!(run(&["outbox", "list", "--status", "lost"]).await.status.code(), Some(2));
+    let retried = String::from_utf8(run(&["outbox", "retry", "1"]).await.stdout).unwrap();
+    assert!(retried.contains("1 messages queued again"), "{retried}");
+    // The command line queued it as of the real clock.
+    app.clock.set(chrono::Utc::now() + Duration::minutes(1));
+    app.deliver().await;
+    assert_eq!(app.telegram.sent_to(42).len(), 1);
+    let again = run(&["outbox", "retry", "1"]).await;
+    assert!(String::from_utf8_lossy(&again.stderr).contains("not a dead letter"));
+}

@@ -174,6 +174,8 @@ pub struct Settings {
     pub access: AccessSettings,
     /// Prospects with no deal for this many months go on the monthly purge list (0: never).
     pub retention_months: u32,
+    /// Where `GET /healthz` and `GET /metrics` listen; none when unset.
+    pub http_addr: Option<std::net::SocketAddr>,
 }
 
 /// Confidentiality of card fields and how long an access grant lasts.
@@ -260,6 +262,13 @@ struct FileSettings {
     credit: Option<CreditPolicy>,
     access: Option<FileAccess>,
     retention: Option<FileRetention>,
+    http: Option<FileHttp>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileHttp {
+    addr: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -400,6 +409,12 @@ impl Settings {
             fields: FieldLevels::with_overrides(file_access.fields.unwrap_or_default()),
             grant_days: file_access.grant_days.unwrap_or(0),
         };
+        let http_addr = match env("GUANXI_HTTP_ADDR").or(file.http.and_then(|h| h.addr)) {
+            Some(text) => Some(text.parse::<std::net::SocketAddr>().map_err(|_| {
+                ConfigError::new("GUANXI_HTTP_ADDR", format!("'{text}' is not an address like 127.0.0.1:9090"))
+            })?),
+            None => None,
+        };
         let max_attempts = delivery.max_attempts.unwrap_or(8);
         if max_attempts == 0 {
             return Err(ConfigError::new("delivery.max_attempts", "must be at least 1"));
@@ -431,6 +446,7 @@ impl Settings {
             credit,
             access,
             retention_months: file.retention.and_then(|r| r.prospect_months).unwrap_or(12),
+            http_addr,
         })
     }
 
@@ -475,6 +491,7 @@ mod tests {
             ("TELOXIDE_API_URL", "not a url"),
             ("MAIL_FROM", "nobody"),
             ("GUANXI_DAILY_ROUND_AT", "25:00"),
+            ("GUANXI_HTTP_ADDR", "everywhere"),
         ] {
             assert_eq!(load(&[(key, value)]).unwrap_err().key, key, "{key}");
         }

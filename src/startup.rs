@@ -31,6 +31,7 @@ pub async fn build_context(settings: Settings, clock: Arc<dyn Clock>) -> anyhow:
         templates: Arc::new(templates),
         clock,
         wake_worker: Arc::new(Notify::new()),
+        metrics: Arc::default(),
     };
     services::customers::reconcile_cadence_policy(&ctx).await?;
     Ok(ctx)
@@ -122,11 +123,20 @@ pub async fn run(ctx: Ctx) -> anyhow::Result<()> {
     tracing::info!(bot = %me.username(), "connected to Telegram");
     let mailer = Mailer::new(&ctx.settings.mail, &ctx.settings.mail_from)?;
     let running = start(&ctx, bot, mailer, Tasks::ALL).await?;
+    let (http_stop, http_signal) = shutdown::channel();
+    let http = match ctx.settings.http_addr {
+        Some(addr) => Some(crate::http::serve(ctx.clone(), addr, http_signal).await?.1),
+        None => None,
+    };
     // Catch up at once instead of waiting for the first minute boundary.
     scheduler::tick(&ctx).await;
     stop.wait().await;
     tracing::info!("shutting down");
     running.stop().await;
+    http_stop.trigger();
+    if let Some(http) = http {
+        let _ = http.await;
+    }
     ctx.db.close().await;
     Ok(())
 }

@@ -15,6 +15,7 @@ use tokio::sync::Notify;
 
 use super::rate::Limiter;
 use crate::email::{MailError, Mailer, message_id_for};
+use crate::metrics::Metrics;
 use crate::services::{Ctx, delivery};
 use crate::shutdown::Shutdown;
 use crate::storage::outbox::{self, Channel, Claimed};
@@ -73,6 +74,12 @@ impl Worker {
         let span = tracing::info_span!("deliver", key = %claimed.key, channel = claimed.channel.as_str(), attempt = claimed.attempts);
         let _enter = span.enter();
         let result = self.send(&claimed).await;
+        let m = &self.ctx.metrics;
+        match (&result, claimed.channel) {
+            (Ok(()), Channel::Telegram) => Metrics::inc(&m.messages_sent),
+            (Ok(()), Channel::Email) => Metrics::inc(&m.emails_sent),
+            (Err(_), _) => Metrics::inc(&m.messages_failed),
+        }
         let mut conn = self.ctx.db.pool().acquire().await?;
         let done_at = self.ctx.now().max(now);
         match result {

@@ -33,6 +33,7 @@ pub struct Ctx {
     pub clock: Arc<dyn Clock>,
     /// Wakes the outbox worker when a person is waiting for a reply.
     pub wake_worker: Arc<Notify>,
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl Ctx {

@@ -56,6 +56,7 @@ impl Input {
 }
 
 pub async fn on_message(bot: TgBot, msg: Message, upd: Update, me: Me, ctx: Ctx) -> anyhow::Result<()> {
+    crate::metrics::Metrics::inc(&ctx.metrics.updates_handled);
     let Some(user) = msg.from.as_ref() else { return Ok(()) };
     if !msg.chat.is_private() {
         return Ok(());
@@ -77,6 +78,7 @@ pub async fn on_message(bot: TgBot, msg: Message, upd: Update, me: Me, ctx: Ctx)
 }
 
 pub async fn on_callback(bot: TgBot, q: CallbackQuery, upd: Update, ctx: Ctx) -> anyhow::Result<()> {
+    crate::metrics::Metrics::inc(&ctx.metrics.updates_handled);
     // Stop the button's spinner first; a failure here must not cost the person the action.
     if let Err(error) = bot.answer_callback_query(q.id.clone()).await {
         tracing::warn!(%error, "answerCallbackQuery failed");

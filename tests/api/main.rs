@@ -11,6 +11,7 @@ mod cli;
 mod complaints;
 mod fakes;
 mod harness;
+mod health;
 mod helpers;
 mod outbox;
 mod templates;

@@ -45,10 +45,15 @@ pub struct PlanReport {
 /// Run the planner as of `now`, committing everything it queues in one transaction.
 #[tracing::instrument(skip_all, fields(now = %now))]
 pub async fn plan(ctx: &Ctx, now: DateTime<Utc>) -> anyhow::Result<PlanReport> {
+    let started = std::time::Instant::now();
     let mut tx = ctx.db.begin().await?;
     let report = plan_in(ctx, &mut tx, now).await?;
     app_state::set(&mut tx, app_state::LAST_TICK, &now.to_rfc3339()).await?;
     tx.commit().await.context("committing planner run")?;
+    let m = &ctx.metrics;
+    crate::metrics::Metrics::inc(&m.ticks);
+    crate::metrics::Metrics::add(&m.escalations, report.escalated_items as u64);
+    m.last_tick_micros.store(started.elapsed().as_micros() as u64, std::sync::atomic::Ordering::Relaxed);
     if report != (PlanReport { round: report.round, ..PlanReport::default() }) {
         tracing::info!(?report, "planner queued messages");
     }

@@ -274,35 +274,36 @@ pub async fn submit(
 
 /// The archive customer a complaint names: exact name, else the same phone digits.
 async fn match_customer(tx: &mut Tx, form: &ComplaintForm) -> anyhow::Result<Option<CustomerId>> {
-    let by_name: Option<i64> =
-        sqlx::query_scalar("SELECT id FROM customers WHERE active = 1 AND name = $1 ORDER BY id LIMIT 1")
-            .bind(form.customer_name.trim())
-            .fetch_optional(&mut **tx)
-            .await
-            .context("matching the complaint to a customer by name")?;
-    if let Some(id) = by_name {
-        return Ok(Some(CustomerId(id)));
+    if let Some(id) = crate::storage::customers::id_by_exact_name(tx, form.customer_name.trim()).await? {
+        return Ok(Some(id));
     }
-    let Some(digits) = form.contact_phone.as_deref().and_then(|p| Phone::parse(p).ok()).map(|p| p.digits()) else {
-        return Ok(None);
-    };
-    let by_phone: Option<i64> =
-        sqlx::query_scalar("SELECT id FROM customers WHERE active = 1 AND phone_digits = $1 ORDER BY id LIMIT 1")
-            .bind(digits)
-            .fetch_optional(&mut **tx)
-            .await
-            .context("matching the complaint to a customer by phone")?;
-    Ok(by_phone.map(CustomerId))
+    match form.contact_phone.as_deref().and_then(|p| Phone::parse(p).ok()) {
+        Some(phone) => crate::storage::customers::id_by_phone_digits(tx, &phone.digits()).await,
+        None => Ok(None),
+    }
 }
 
-/// Load a complaint the way `who` may see it (a customer only their own).
+/// Load a complaint the way `who` may see it: a customer only their own; staff only when they
+/// work on complaints (customer service and above, the responsible department's head) or own
+/// the customer it is about — a complaint carries personal data too.
 pub async fn load(ctx: &Ctx, number: &ComplaintNo, who: Who<'_>) -> Result<Complaint, ComplaintError> {
-    let mut conn = ctx.db.pool().acquire().await?;
-    let c = store::by_number(&mut conn, number).await?.ok_or(ComplaintError::NotFound)?;
-    match who {
-        Who::Customer { chat_id } if c.submitter_chat_id != Some(chat_id) => Err(ComplaintError::NotFound),
-        _ => Ok(c),
-    }
+    let mut tx = ctx.db.begin().await?;
+    let c = store::by_number(&mut tx, number).await?.ok_or(ComplaintError::NotFound)?;
+    let allowed = match who {
+        Who::Customer { chat_id } => c.submitter_chat_id == Some(chat_id),
+        Who::Staff(staff) => {
+            let dir = Directory::load(&mut tx).await?;
+            let owns = match c.customer_id {
+                Some(id) => crate::storage::customers::by_id(&mut tx, id)
+                    .await?
+                    .is_some_and(|r| r.customer.owner == Some(staff.id)),
+                None => false,
+            };
+            owns || !actors(&dir, who, &c)?.is_empty()
+        }
+    };
+    tx.commit().await.context("reading a complaint")?;
+    if allowed { Ok(c) } else { Err(ComplaintError::NotFound) }
 }
 
 /// Perform a workflow step for `who`, with everything it causes.

@@ -576,3 +576,25 @@ pub async fn purged_count(conn: &mut AnyConnection) -> anyhow::Result<i64> {
         .await
         .context("counting purged prospects")
 }
+
+/// The first active customer with exactly this name.
+pub async fn id_by_exact_name(conn: &mut AnyConnection, name: &str) -> anyhow::Result<Option<CustomerId>> {
+    let id: Option<i64> =
+        sqlx::query_scalar("SELECT id FROM customers WHERE active = 1 AND name = $1 ORDER BY id LIMIT 1")
+            .bind(name)
+            .fetch_optional(conn)
+            .await
+            .context("finding a customer by name")?;
+    Ok(id.map(CustomerId))
+}
+
+/// The first active customer whose phone has these digits.
+pub async fn id_by_phone_digits(conn: &mut AnyConnection, digits: &str) -> anyhow::Result<Option<CustomerId>> {
+    let id: Option<i64> =
+        sqlx::query_scalar("SELECT id FROM customers WHERE active = 1 AND phone_digits = $1 ORDER BY id LIMIT 1")
+            .bind(digits)
+            .fetch_optional(conn)
+            .await
+            .context("finding a customer by phone")?;
+    Ok(id.map(CustomerId))
+}

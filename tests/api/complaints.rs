@@ -483,3 +483,17 @@ async fn staff_link_a_complaint_to_the_archive_by_hand() {
     assert_eq!(complaint(&app, &number).await.customer_id, Some(archived.customer.id));
     let _ = Duration::zero();
 }
+
+#[tokio::test]
+async fn a_rep_who_does_not_own_the_customer_cannot_read_a_complaint() {
+    let app = spawn_app_at("2026-11-25 12:00").await;
+    let c = cast(&app).await;
+    let rep = app.add_staff(8400, "别的销售", Role::Rep, None, None).await;
+    let number = file_complaint(&app, &c.customer, "无关公司").await;
+    let rep_user = TgUser::new(rep.telegram_id.0, "别");
+    let reply = app.say(&rep_user, &format!("/complaint {number}")).await;
+    assert!(reply.text.contains("没有找到投诉"), "{}", reply.text);
+    assert!(!reply.text.contains("139 0000 1111"));
+    // Customer service can.
+    assert!(app.say(&c.s1, &format!("/complaint {number}")).await.text.contains("139 0000 1111"));
+}

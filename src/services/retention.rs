@@ -30,12 +30,18 @@ pub async fn monthly_list(ctx: &Ctx, tx: &mut Tx, now: DateTime<Utc>, today: Nai
     if months == 0 {
         return Ok(0);
     }
+    let month = format!("{}-{:02}", today.year(), today.month());
+    // The list is made once a month: no scan of the archive on the other days.
+    if store::purge_list_exists(tx, &month).await? {
+        return Ok(0);
+    }
     let before = today.checked_sub_months(chrono::Months::new(months)).unwrap_or(NaiveDate::MIN);
     let stale = customers::stale_prospects(tx, before).await?;
     if stale.is_empty() {
+        // Remember the month was looked at, so the rest of it costs nothing.
+        store::add_purge_list(tx, &month, &[], now).await?;
         return Ok(0);
     }
-    let month = format!("{}-{:02}", today.year(), today.month());
     let ids: Vec<CustomerId> = stale.iter().map(|(id, _, _)| *id).collect();
     let Some(list) = store::add_purge_list(tx, &month, &ids, now).await? else { return Ok(0) };
     let dir = Directory::load(tx).await?;

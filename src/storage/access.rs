@@ -474,3 +474,12 @@ pub async fn decide_purge(
     .context("deciding a purge list")?;
     Ok(done.rows_affected() == 1)
 }
+
+pub async fn purge_list_exists(conn: &mut AnyConnection, month: &str) -> anyhow::Result<bool> {
+    let found: Option<i64> = sqlx::query_scalar("SELECT id FROM purge_lists WHERE month = $1")
+        .bind(month)
+        .fetch_optional(conn)
+        .await
+        .context("looking up a purge list")?;
+    Ok(found.is_some())
+}

@@ -337,14 +337,14 @@ async fn prospects_without_a_deal_are_purged_after_approval_keeping_only_counts(
     // One of them makes a deal before the decision and is kept.
     assert!(app.say(&o.rep, "/deal 转化公司").await.text.contains("已成交"));
     assert!(app.say(&o.rep, "/deal 老客户").await.text.contains("不是潜在客户"));
-    // A rep cannot approve; a manager can, once.
-    app.telegram.push_callback(&o.rep, asks[0].message_id, "pg:1:yes");
+    // (January's look found nothing: list #1 is empty.) A rep cannot approve; a manager can, once.
+    app.telegram.push_callback(&o.rep, asks[0].message_id, "pg:2:yes");
     assert!(app.replies(o.rep.id, app.telegram.sent_to(o.rep.id).len(), 1).await[0].text.contains("不能"));
     let before = app.telegram.sent_to(o.manager.id).len();
-    app.telegram.push_callback(&o.manager, asks[0].message_id, "pg:1:yes");
+    app.telegram.push_callback(&o.manager, asks[0].message_id, "pg:2:yes");
     assert!(app.replies(o.manager.id, before, 1).await[0].text.contains("删除了 1 个"));
     let before = app.telegram.sent_to(o.service_manager.id).len();
-    app.telegram.push_callback(&o.service_manager, 1, "pg:1:yes");
+    app.telegram.push_callback(&o.service_manager, 1, "pg:2:yes");
     assert!(app.replies(o.service_manager.id, before, 1).await[0].text.contains("已处理过"));
 
     // The personal data is gone; the count remains.

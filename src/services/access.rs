@@ -101,11 +101,8 @@ pub async fn log_list(
     command: &str,
 ) -> anyhow::Result<()> {
     let now = ctx.now();
-    let mut tx = ctx.db.begin().await?;
-    for c in customers {
-        store::log_read(&mut tx, staff.id, Some(*c), levels, command, now).await?;
-    }
-    tx.commit().await.context("committing the access log")?;
+    let mut conn = ctx.db.pool().acquire().await?;
+    store::log_reads(&mut conn, staff.id, customers, levels, command, now).await?;
     Ok(())
 }
 

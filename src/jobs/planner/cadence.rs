@@ -48,9 +48,7 @@ pub(super) async fn queue_digests(
                 agenda.overdue.iter().chain(&agenda.due_today).chain(&agenda.upcoming).map(|i| i.customer).collect();
             seen.sort();
             seen.dedup();
-            for customer in seen {
-                access_log::log_read(tx, owner, Some(customer), "public,internal", "digest", now).await?;
-            }
+            access_log::log_reads(tx, owner, &seen, "public,internal", "digest", now).await?;
         }
     }
     Ok(queued)
@@ -132,10 +130,8 @@ pub(super) async fn queue_escalations(
         let key = format!("escalate:{}:{}:{}", recipient.0, first.item.key(), first.level.number());
         if notify::email(tx, &key, address, &subject, &body, now).await? {
             emails += 1;
-            for e in &items {
-                access_log::log_read(tx, recipient, Some(e.item.customer), "public,internal", "escalation e-mail", now)
-                    .await?;
-            }
+            let seen: Vec<_> = items.iter().map(|e| e.item.customer).collect();
+            access_log::log_reads(tx, recipient, &seen, "public,internal", "escalation e-mail", now).await?;
         }
     }
     Ok((escalated, emails))

@@ -10,33 +10,43 @@ use crate::domain::agenda::DueItem;
 use crate::domain::escalation::Level;
 use crate::domain::ids::StaffId;
 
-/// Record that `item` reached `level`; `false` when it had already.
-pub async fn record(
-    conn: &mut AnyConnection,
-    item: &DueItem,
-    level: Level,
-    recipient: Option<StaffId>,
-    now: DateTime<Utc>,
-) -> anyhow::Result<bool> {
-    let inserted = sqlx::query(
-        "INSERT INTO escalations (item_key, level, customer_id, action, due_on, recipient_id, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)
-         ON CONFLICT (item_key, level) DO NOTHING",
-    )
-    .bind(item.key())
-    .bind(level.number())
-    .bind(item.customer.0)
-    .bind(item.action.as_str())
-    .bind(date_text(item.due_on))
-    .bind(recipient.map(|r| r.0))
-    .bind(epoch(now))
-    .execute(conn)
-    .await
-    .context("recording escalation")?;
-    Ok(inserted.rows_affected() == 1)
-}
-
 /// How many escalations exist (for reports and tests of idempotency).
 pub async fn count(conn: &mut AnyConnection) -> anyhow::Result<i64> {
     sqlx::query_scalar("SELECT COUNT(*) FROM escalations").fetch_one(conn).await.context("counting escalations")
+}
+
+/// Record many (item, level) pairs at once; returns the pairs (item key, level) that were new.
+/// A daily round at scale escalates thousands of items: one statement per hundred, not per item.
+pub async fn record_many(
+    conn: &mut AnyConnection,
+    entries: &[(&DueItem, Level, Option<StaffId>)],
+    now: DateTime<Utc>,
+) -> anyhow::Result<std::collections::HashSet<(String, i64)>> {
+    let mut new = std::collections::HashSet::new();
+    for chunk in entries.chunks(100) {
+        let values: Vec<String> = (0..chunk.len())
+            .map(|i| {
+                let p = i * 7;
+                format!("(${}, ${}, ${}, ${}, ${}, ${}, ${})", p + 1, p + 2, p + 3, p + 4, p + 5, p + 6, p + 7)
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO escalations (item_key, level, customer_id, action, due_on, recipient_id, created_at)
+             VALUES {} ON CONFLICT (item_key, level) DO NOTHING RETURNING item_key, level",
+            values.join(", ")
+        );
+        let mut query = sqlx::query_as::<_, (String, i64)>(sqlx::AssertSqlSafe(sql));
+        for (item, level, recipient) in chunk {
+            query = query
+                .bind(item.key())
+                .bind(level.number())
+                .bind(item.customer.0)
+                .bind(item.action.as_str())
+                .bind(date_text(item.due_on))
+                .bind(recipient.map(|r| r.0))
+                .bind(epoch(now));
+        }
+        new.extend(query.fetch_all(&mut *conn).await.context("recording escalations")?);
+    }
+    Ok(new)
 }

@@ -95,27 +95,34 @@ pub(super) async fn queue_escalations(
     let mut escalated = 0;
     let mut sorted: Vec<&DueItem> = items.iter().filter(|i| i.due_on < today).collect();
     sorted.sort_by(|a, b| (a.due_on, &a.archive_no, a.action).cmp(&(b.due_on, &b.archive_no, b.action)));
+    // Every level each overdue item has reached, with who receives it…
+    let mut candidates = Vec::new();
     for item in sorted {
         let Some(rep) = staff.get(&item.owner) else { continue };
-        let days = item.days_overdue(today);
-        for level in ctx.settings.escalation.levels_reached(item.action, days) {
+        for level in ctx.settings.escalation.levels_reached(item.action, item.days_overdue(today)) {
             let (recipients, no_chain) = recipients_for(rep, level, staff);
-            if !escalations::record(tx, item, level, recipients.first().copied(), now).await? {
-                continue;
-            }
-            escalated += 1;
-            if recipients.is_empty() {
-                tracing::error!(item = %item.key(), level = level.number(), "overdue item has nobody to escalate to: give the rep a manager with an e-mail, or an admin an e-mail");
-            }
-            for recipient in recipients {
-                batches.entry(recipient).or_default().push(EscalatedItem {
-                    item: item.clone(),
-                    level,
-                    days_overdue: days,
-                    rep_name: rep.name.clone(),
-                    no_chain,
-                });
-            }
+            candidates.push((item, rep, level, recipients, no_chain));
+        }
+    }
+    // …recorded in one go; only the pairs recorded now (never before) are escalated.
+    let entries: Vec<_> = candidates.iter().map(|(item, _, level, r, _)| (*item, *level, r.first().copied())).collect();
+    let new = escalations::record_many(tx, &entries, now).await?;
+    for (item, rep, level, recipients, no_chain) in candidates {
+        if !new.contains(&(item.key(), level.number())) {
+            continue;
+        }
+        escalated += 1;
+        if recipients.is_empty() {
+            tracing::error!(item = %item.key(), level = level.number(), "overdue item has nobody to escalate to: give the rep a manager with an e-mail, or an admin an e-mail");
+        }
+        for recipient in recipients {
+            batches.entry(recipient).or_default().push(EscalatedItem {
+                item: item.clone(),
+                level,
+                days_overdue: item.days_overdue(today),
+                rep_name: rep.name.clone(),
+                no_chain,
+            });
         }
     }
     let mut emails = 0;

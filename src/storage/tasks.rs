@@ -95,6 +95,17 @@ pub async fn insert(conn: &mut AnyConnection, t: &NewTask, now: DateTime<Utc>) -
     }
 }
 
+/// Whether a task with this dedupe key was ever created (open or closed), so a caller can skip
+/// the work of preparing one that `insert` would refuse anyway.
+pub async fn dedupe_key_exists(conn: &mut AnyConnection, key: &str) -> anyhow::Result<bool> {
+    let found: Option<i64> = sqlx::query_scalar("SELECT id FROM tasks WHERE dedupe_key = $1")
+        .bind(key)
+        .fetch_optional(conn)
+        .await
+        .context("looking up a task's dedupe key")?;
+    Ok(found.is_some())
+}
+
 pub async fn get(conn: &mut AnyConnection, id: i64) -> anyhow::Result<Option<Task>> {
     let row: Option<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM tasks WHERE id = $1")))
         .bind(id)

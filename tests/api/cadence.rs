@@ -83,7 +83,12 @@ async fn an_a_tier_customer_across_three_months_gets_exactly_the_expected_digest
     })
     .await;
 
-    // Assert: one digest per working day of the PRC calendar (the weekly call is always within
+    // Assert: the data check was handed out once, though every round of its month-long
+    // window looked for it.
+    let data_checks = app.telegram.sent_to(9001).iter().filter(|m| m.text.contains("年度客户资料全面核查")).count();
+    assert_eq!(data_checks, 1);
+
+    // One digest per working day of the PRC calendar (the weekly call is always within
     // the 7-day horizon): none at weekends or in the Spring Festival break, one on each make-up
     // Saturday, none twice.
     let digests = digests(&app, t.rep.telegram_id.0);

@@ -186,6 +186,12 @@ async fn data_checks(
     let mut sent = 0;
     let reps: Vec<&Staff> = dir.staff.values().filter(|s| s.active && s.role == Role::Rep).collect();
     for rep in reps {
+        let dedupe_key = format!("datacheck:{}:{}", today.year(), rep.id.0);
+        // Every round of the month-long window comes here; only the first may create the
+        // task, so the rep's customer list is loaded only while it does not exist yet.
+        if store::dedupe_key_exists(tx, &dedupe_key).await? {
+            continue;
+        }
         let mine = customers::by_owner(tx, rep.id).await?;
         if mine.is_empty() {
             continue;
@@ -199,7 +205,7 @@ async fn data_checks(
             payload: None,
             remind_at: escalate_at - Duration::days(7),
             escalate_at,
-            dedupe_key: Some(format!("datacheck:{}:{}", today.year(), rep.id.0)),
+            dedupe_key: Some(dedupe_key),
         };
         let Some(task) = store::insert(tx, &new, now).await? else { continue };
         let list: Vec<String> =

@@ -36,7 +36,15 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the bot, the scheduler and the outbox worker (the default).
-    Run,
+    Run {
+        /// Receive updates by webhook at this public https URL instead of long polling (needed
+        /// for several instances; set TELEGRAM_WEBHOOK_SECRET).
+        #[arg(long, value_name = "URL", requires = "listen")]
+        webhook: Option<url::Url>,
+        /// The local address the webhook listens on, e.g. 0.0.0.0:8443.
+        #[arg(long, value_name = "ADDR", requires = "webhook")]
+        listen: Option<std::net::SocketAddr>,
+    },
     /// Apply database migrations and exit.
     Migrate,
     /// Run the planner and the worker once as of an instant, then exit.
@@ -279,9 +287,12 @@ pub async fn main(cli: Cli) -> ExitCode {
 
 async fn dispatch(cli: Cli) -> Result<(), CliError> {
     let settings = Settings::load(cli.config.as_deref())?;
-    let command = cli.command.unwrap_or(Command::Run);
-    if let Command::Run = command {
+    let command = cli.command.unwrap_or(Command::Run { webhook: None, listen: None });
+    if let Command::Run { webhook, .. } = &command {
         settings.require_token()?;
+        if webhook.is_some() {
+            settings.require_webhook_secret()?;
+        }
     }
     let clock: Arc<dyn Clock> = match &command {
         Command::Tick { now: Some(now), .. } => Arc::new(FixedClock(*now)),
@@ -289,7 +300,13 @@ async fn dispatch(cli: Cli) -> Result<(), CliError> {
     };
     let ctx = startup::build_context(settings, clock).await?;
     let result = match command {
-        Command::Run => startup::run(ctx.clone()).await.map_err(CliError::from),
+        Command::Run { webhook, listen } => {
+            let updates = match (webhook, listen) {
+                (Some(public_url), Some(listen)) => startup::Updates::Webhook { public_url, listen },
+                _ => startup::Updates::LongPolling,
+            };
+            startup::run(ctx.clone(), updates).await.map_err(CliError::from)
+        }
         Command::Migrate => {
             println!("migrations applied");
             Ok(())

@@ -111,6 +111,12 @@ impl SmtpSettings {
     }
 }
 
+fn parse_env_number(key: &str, env: &impl Fn(&str) -> Option<String>) -> Result<Option<u64>, ConfigError> {
+    env(key)
+        .map(|v| v.trim().parse::<u64>().map_err(|_| ConfigError::new(key, format!("'{v}' is not a whole number"))))
+        .transpose()
+}
+
 fn percent_decode(s: &str) -> Option<String> {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
@@ -128,7 +134,8 @@ fn percent_decode(s: &str) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
-/// Telegram's flood limits as the Throttle adaptor applies them.
+/// Telegram's flood limits, applied by the outbox worker's shared send schedule
+/// (`jobs::pace`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RateLimits {
@@ -164,6 +171,12 @@ pub struct Settings {
     pub worker_poll_secs: u64,
     /// Attempts before an outbox row becomes a dead letter.
     pub max_attempts: u32,
+    /// How long a worker's claim on an outbox row is exclusive.
+    pub lease_secs: u64,
+    /// Senders per process working the outbox side by side.
+    pub delivery_concurrency: usize,
+    /// The secret Telegram sends with every webhook call (`--webhook` mode).
+    pub webhook_secret: Option<Secret>,
     /// Deadlines and timers of the complaint procedure.
     pub complaints: ComplaintPolicy,
     /// No message to a person inside this nightly window (some are exempt).
@@ -281,6 +294,7 @@ struct FileRetention {
 #[serde(deny_unknown_fields)]
 struct FileTelegram {
     token: Option<String>,
+    webhook_secret: Option<String>,
     api_url: Option<String>,
     rate_limits: Option<RateLimits>,
 }
@@ -311,6 +325,8 @@ struct FileSchedule {
 struct FileDelivery {
     worker_poll_secs: Option<u64>,
     max_attempts: Option<u32>,
+    lease_secs: Option<u64>,
+    concurrency: Option<usize>,
 }
 
 impl Settings {
@@ -338,6 +354,18 @@ impl Settings {
         let delivery = file.delivery.unwrap_or_default();
 
         let telegram_token = env("TELOXIDE_TOKEN").or(telegram.token).map(Secret::new);
+        let webhook_secret = env("TELEGRAM_WEBHOOK_SECRET").or(telegram.webhook_secret);
+        // Telegram accepts 1–256 of A–Z, a–z, 0–9, _ and - as a webhook secret.
+        if let Some(secret) = &webhook_secret
+            && (secret.is_empty()
+                || secret.len() > 256
+                || !secret.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'))
+        {
+            return Err(ConfigError::new(
+                "TELEGRAM_WEBHOOK_SECRET",
+                "use 1 to 256 characters of A-Z, a-z, 0-9, _ and - (Telegram's rule)",
+            ));
+        }
         let api_url_text = env("TELOXIDE_API_URL").or(telegram.api_url).unwrap_or_else(|| DEFAULT_API_URL.into());
         let telegram_api_url =
             url::Url::parse(&api_url_text).ok().filter(|u| matches!(u.scheme(), "http" | "https")).ok_or_else(
@@ -419,6 +447,14 @@ impl Settings {
         if max_attempts == 0 {
             return Err(ConfigError::new("delivery.max_attempts", "must be at least 1"));
         }
+        let lease_secs = parse_env_number("GUANXI_LEASE_SECS", &env)?.or(delivery.lease_secs).unwrap_or(120);
+        if !(2..=86_400).contains(&lease_secs) {
+            return Err(ConfigError::new("delivery.lease_secs", "must be between 2 and 86400 seconds"));
+        }
+        let delivery_concurrency = delivery.concurrency.unwrap_or(4);
+        if !(1..=64).contains(&delivery_concurrency) {
+            return Err(ConfigError::new("delivery.concurrency", "must be between 1 and 64"));
+        }
         let rate_limits = telegram.rate_limits.unwrap_or_default();
         if rate_limits.messages_per_sec_overall == 0 || rate_limits.messages_per_sec_chat == 0 {
             return Err(ConfigError::new("telegram.rate_limits", "limits must be at least 1"));
@@ -439,6 +475,9 @@ impl Settings {
             escalation,
             worker_poll_secs: delivery.worker_poll_secs.unwrap_or(5).max(1),
             max_attempts,
+            lease_secs,
+            delivery_concurrency,
+            webhook_secret: webhook_secret.map(Secret::new),
             complaints,
             quiet_hours: file.quiet_hours.unwrap_or_default(),
             greetings,
@@ -447,6 +486,16 @@ impl Settings {
             access,
             retention_months: file.retention.and_then(|r| r.prospect_months).unwrap_or(12),
             http_addr,
+        })
+    }
+
+    /// The webhook secret, or the error `run --webhook` reports without one.
+    pub fn require_webhook_secret(&self) -> Result<&Secret, ConfigError> {
+        self.webhook_secret.as_ref().ok_or_else(|| {
+            ConfigError::new(
+                "TELEGRAM_WEBHOOK_SECRET",
+                "required with --webhook: Telegram sends it with every update so that nobody else can",
+            )
         })
     }
 
@@ -492,6 +541,8 @@ mod tests {
             ("MAIL_FROM", "nobody"),
             ("GUANXI_DAILY_ROUND_AT", "25:00"),
             ("GUANXI_HTTP_ADDR", "everywhere"),
+            ("GUANXI_LEASE_SECS", "soon"),
+            ("TELEGRAM_WEBHOOK_SECRET", "has spaces"),
         ] {
             assert_eq!(load(&[(key, value)]).unwrap_err().key, key, "{key}");
         }
@@ -534,10 +585,11 @@ mod tests {
             ("TELOXIDE_TOKEN", "123:SECRETTOKEN"),
             ("SMTP_URL", "smtp://u:SMTPPASS@mail.corp.cn"),
             ("DATABASE_URL", "postgres://u:DBPASS@db/crm"),
+            ("TELEGRAM_WEBHOOK_SECRET", "HOOKSECRET"),
         ])
         .unwrap();
         let shown = format!("{s:?}");
-        for secret in ["SECRETTOKEN", "SMTPPASS", "DBPASS"] {
+        for secret in ["SECRETTOKEN", "SMTPPASS", "DBPASS", "HOOKSECRET"] {
             assert!(!shown.contains(secret), "{secret} leaked: {shown}");
         }
     }

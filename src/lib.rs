@@ -21,3 +21,4 @@ pub mod startup;
 pub mod storage;
 pub mod telegram;
 pub mod templates;
+pub mod webhook;

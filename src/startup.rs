@@ -37,10 +37,25 @@ pub async fn build_context(settings: Settings, clock: Arc<dyn Clock>) -> anyhow:
     Ok(ctx)
 }
 
-/// The running tasks: bot dispatcher and, as chosen, the outbox worker and the scheduler tick.
+/// How updates reach the bot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Updates {
+    /// `getUpdates`: one process per bot; the embedded default.
+    LongPolling,
+    /// Telegram POSTs updates to `public_url`, which reaches us at `listen`: any number of
+    /// instances on one PostgreSQL.
+    Webhook { public_url: url::Url, listen: std::net::SocketAddr },
+}
+
+/// What receives updates while we run.
+enum Receiver {
+    Polling { token: ShutdownToken, task: tokio::task::JoinHandle<()> },
+    Webhook { stop: ShutdownHandle, task: tokio::task::JoinHandle<()>, bound: std::net::SocketAddr },
+}
+
+/// The running tasks: the update receiver and, as chosen, the outbox worker and the tick.
 pub struct Running {
-    dispatcher: ShutdownToken,
-    dispatcher_task: tokio::task::JoinHandle<()>,
+    receiver: Receiver,
     worker_task: Option<tokio::task::JoinHandle<()>>,
     stop_worker: ShutdownHandle,
     scheduler: Option<JobScheduler>,
@@ -60,8 +75,19 @@ impl Tasks {
     pub const BOT_ONLY: Tasks = Tasks { tick_every_minute: false, background_worker: false };
 }
 
-/// Publish the command menu and start the dispatcher (long polling) and the chosen tasks.
+/// Publish the command menu and start long polling and the chosen tasks.
 pub async fn start(ctx: &Ctx, bot: TgBot, mailer: Mailer, tasks: Tasks) -> anyhow::Result<Running> {
+    start_receiving(ctx, bot, mailer, tasks, &Updates::LongPolling).await
+}
+
+/// Publish the command menu and start receiving updates as chosen, and the chosen tasks.
+pub async fn start_receiving(
+    ctx: &Ctx,
+    bot: TgBot,
+    mailer: Mailer,
+    tasks: Tasks,
+    updates: &Updates,
+) -> anyhow::Result<Running> {
     let staff = {
         let mut conn = ctx.db.pool().acquire().await?;
         crate::storage::staff::list(&mut conn).await?
@@ -69,12 +95,28 @@ pub async fn start(ctx: &Ctx, bot: TgBot, mailer: Mailer, tasks: Tasks) -> anyho
     if let Err(error) = telegram::publish_commands(&bot, &ctx.templates, ctx.settings.locale, &staff).await {
         tracing::warn!(%error, "could not publish the command menu; continuing");
     }
+    let receiver = match updates {
+        Updates::LongPolling => start_polling(ctx, bot.clone()),
+        Updates::Webhook { public_url, listen } => {
+            let secret = ctx.settings.require_webhook_secret()?;
+            crate::webhook::register(&bot, public_url, secret).await?;
+            let me = bot.get_me().await.context("the Bot API refused getMe")?;
+            let (stop, signal) = shutdown::channel();
+            let (bound, task) =
+                crate::webhook::serve(ctx.clone(), bot.clone(), me, public_url, *listen, signal).await?;
+            Receiver::Webhook { stop, task, bound }
+        }
+    };
     let (stop_worker, stop) = shutdown::channel();
     let worker_task = tasks.background_worker.then(|| {
-        let worker = Worker::new(ctx.clone(), bot.clone(), mailer);
+        let worker = Worker::new(ctx.clone(), bot, mailer);
         tokio::spawn(worker.run(ctx.wake_worker.clone(), stop))
     });
     let scheduler = if tasks.tick_every_minute { Some(scheduler::start(ctx.clone()).await?) } else { None };
+    Ok(Running { receiver, worker_task, stop_worker, scheduler })
+}
+
+fn start_polling(ctx: &Ctx, bot: TgBot) -> Receiver {
     let mut dispatcher = Dispatcher::builder(bot, telegram::schema())
         .dependencies(dptree::deps![ctx.clone()])
         .default_handler(|update| async move {
@@ -82,26 +124,42 @@ pub async fn start(ctx: &Ctx, bot: TgBot, mailer: Mailer, tasks: Tasks) -> anyho
         })
         .error_handler(LoggingErrorHandler::with_custom_text("a bot handler failed"))
         .build();
-    let dispatcher_token = dispatcher.shutdown_token();
-    let dispatcher_task = tokio::spawn(async move { dispatcher.dispatch().await });
-    Ok(Running { dispatcher: dispatcher_token, dispatcher_task, worker_task, stop_worker, scheduler })
+    let token = dispatcher.shutdown_token();
+    let task = tokio::spawn(async move { dispatcher.dispatch().await });
+    Receiver::Polling { token, task }
 }
 
 impl Running {
+    /// Where the webhook listens (when it does): with port 0 the system picked one.
+    pub fn webhook_addr(&self) -> Option<std::net::SocketAddr> {
+        match &self.receiver {
+            Receiver::Webhook { bound, .. } => Some(*bound),
+            Receiver::Polling { .. } => None,
+        }
+    }
+
     /// Stop taking updates, let handlers finish, stop ticking, then stop the worker.
     pub async fn stop(mut self) {
-        // The dispatcher may still be starting (getMe); retry until it accepts the request.
-        loop {
-            match self.dispatcher.shutdown() {
-                Ok(done) => {
-                    done.await;
-                    break;
+        match self.receiver {
+            Receiver::Polling { token, mut task } => {
+                // The dispatcher may still be starting (getMe); retry until it accepts the request.
+                loop {
+                    match token.shutdown() {
+                        Ok(done) => {
+                            done.await;
+                            break;
+                        }
+                        Err(_) if task.is_finished() => break,
+                        Err(_) => tokio::time::sleep(std::time::Duration::from_millis(20)).await,
+                    }
                 }
-                Err(_) if self.dispatcher_task.is_finished() => break,
-                Err(_) => tokio::time::sleep(std::time::Duration::from_millis(20)).await,
+                let _ = (&mut task).await;
+            }
+            Receiver::Webhook { stop, task, .. } => {
+                stop.trigger();
+                let _ = task.await;
             }
         }
-        let _ = (&mut self.dispatcher_task).await;
         if let Some(mut scheduler) = self.scheduler.take() {
             let _ = scheduler.shutdown().await;
         }
@@ -113,7 +171,7 @@ impl Running {
 }
 
 /// `guanxi run`: everything, until Ctrl-C or SIGTERM.
-pub async fn run(ctx: Ctx) -> anyhow::Result<()> {
+pub async fn run(ctx: Ctx, updates: Updates) -> anyhow::Result<()> {
     // Listen for SIGTERM before anything else: a stop requested during start-up must still be
     // a clean shutdown, not the signal's default of killing the process mid-write.
     let stop = StopSignal::install()?;
@@ -122,7 +180,7 @@ pub async fn run(ctx: Ctx) -> anyhow::Result<()> {
     let me = bot.get_me().await.context("the Bot API refused getMe: check TELOXIDE_TOKEN and TELOXIDE_API_URL")?;
     tracing::info!(bot = %me.username(), "connected to Telegram");
     let mailer = Mailer::new(&ctx.settings.mail, &ctx.settings.mail_from)?;
-    let running = start(&ctx, bot, mailer, Tasks::ALL).await?;
+    let running = start_receiving(&ctx, bot, mailer, Tasks::ALL, &updates).await?;
     let (http_stop, http_signal) = shutdown::channel();
     let http = match ctx.settings.http_addr {
         Some(addr) => Some(crate::http::serve(ctx.clone(), addr, http_signal).await?.1),

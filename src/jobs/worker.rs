@@ -12,16 +12,19 @@ use teloxide::RequestError;
 use teloxide::prelude::*;
 use teloxide::types::InlineKeyboardMarkup;
 use tokio::sync::Notify;
+use tokio::time::Instant;
 
-use super::rate::Limiter;
+use super::pace::{Booking, Pace};
 use crate::email::{MailError, Mailer, message_id_for};
 use crate::metrics::Metrics;
 use crate::services::{Ctx, delivery};
 use crate::shutdown::Shutdown;
 use crate::storage::outbox::{self, Channel, Claimed};
+use crate::storage::{send_gate, wall_clock_us};
 use crate::telegram::TgBot;
 
-/// How long a claim is exclusive; a worker that dies holding a row loses it after this.
+/// How long a claim is exclusive by default; a worker that dies holding a row loses it
+/// after this (`delivery.lease_secs`).
 pub const LEASE: Duration = Duration::minutes(2);
 
 /// What one step did.
@@ -36,6 +39,8 @@ pub enum Outcome {
     Dead,
     /// Sent, but another worker had taken the row over meanwhile (our lease ran out).
     Fenced,
+    /// Handed back untried: the chat had no free slot, or our lease ran out before sending.
+    Deferred,
 }
 
 /// Why a send failed.
@@ -53,26 +58,40 @@ pub struct Worker {
     ctx: Ctx,
     bot: TgBot,
     mailer: Mailer,
-    limiter: Arc<Limiter>,
+    pace: Pace,
+    lease: Duration,
 }
 
 impl Worker {
     pub fn new(ctx: Ctx, bot: TgBot, mailer: Mailer) -> Self {
-        let limiter = Arc::new(Limiter::new(ctx.settings.rate_limits));
-        Self { ctx, bot, mailer, limiter }
+        let pace = Pace::from_limits(ctx.settings.rate_limits);
+        let lease = Duration::seconds(i64::try_from(ctx.settings.lease_secs).unwrap_or(i64::MAX / 2_000_000));
+        Self { ctx, bot, mailer, pace, lease }
     }
 
     /// Claim and deliver one row as of `now`.
     pub async fn try_execute(&self, now: DateTime<Utc>) -> anyhow::Result<Outcome> {
         let claimed = {
             let mut conn = self.ctx.db.pool().acquire().await?;
-            outbox::claim(&mut conn, self.ctx.db.backend(), now, LEASE).await?
+            outbox::claim(&mut conn, self.ctx.db.backend(), now, self.lease).await?
         };
         let Some(claimed) = claimed else {
             return Ok(Outcome::Idle);
         };
+        // Measured on the monotonic clock: a process frozen past its lease (SIGSTOP, a paused
+        // VM) must notice when it wakes up, whatever the wall clock did meanwhile.
+        let claimed_at = Instant::now();
         let span = tracing::info_span!("deliver", key = %claimed.key, channel = claimed.channel.as_str(), attempt = claimed.attempts);
         let _enter = span.enter();
+        if claimed.channel == Channel::Telegram && !self.wait_for_slot(&claimed).await? {
+            return Ok(Outcome::Deferred);
+        }
+        if !self.lease_left(claimed_at) {
+            tracing::warn!("our lease ran out before sending; handing the row back untried");
+            let mut conn = self.ctx.db.pool().acquire().await?;
+            outbox::release(&mut conn, &claimed).await?;
+            return Ok(Outcome::Deferred);
+        }
         let result = self.send(&claimed).await;
         let m = &self.ctx.metrics;
         match (&result, claimed.channel) {
@@ -139,24 +158,71 @@ impl Worker {
             match self.try_execute(now).await? {
                 Outcome::Idle => return Ok(sent),
                 Outcome::Sent | Outcome::Fenced => sent += 1,
-                Outcome::Retry | Outcome::Dead => {}
+                Outcome::Retry | Outcome::Dead | Outcome::Deferred => {}
             }
         }
     }
 
-    /// The production loop: deliver, then sleep until woken or the poll interval passes.
+    /// The production loop: `delivery.concurrency` senders sharing the outbox and the send
+    /// schedule, each delivering until nothing is due, then sleeping until woken or the poll
+    /// interval passes.
     pub async fn run(self, wake: Arc<Notify>, stop: Shutdown) {
+        let senders = self.ctx.settings.delivery_concurrency.max(1);
+        let mut tasks = tokio::task::JoinSet::new();
+        for _ in 0..senders {
+            tasks.spawn(self.clone().sender(wake.clone(), stop.clone()));
+        }
+        while tasks.join_next().await.is_some() {}
+    }
+
+    async fn sender(self, wake: Arc<Notify>, stop: Shutdown) {
         let poll = StdDuration::from_secs(self.ctx.settings.worker_poll_secs);
+        // Rows skipped because their chat had no free slot become sendable within about a
+        // chat's spacing: look again that soon after a busy round instead of a whole poll.
+        let soon = StdDuration::from_micros(self.pace.chat_spacing_us.unsigned_abs()).min(poll);
         loop {
-            if let Err(error) = self.run_until_empty(self.ctx.now()).await {
-                tracing::error!(error = format!("{error:#}"), "outbox worker step failed");
-            }
+            let busy = match self.run_until_empty(self.ctx.now()).await {
+                Ok(sent) => sent > 0,
+                Err(error) => {
+                    tracing::error!(error = format!("{error:#}"), "outbox worker step failed");
+                    false
+                }
+            };
             tokio::select! {
                 _ = wake.notified() => {}
-                _ = tokio::time::sleep(poll) => {}
+                _ = tokio::time::sleep(if busy { soon } else { poll }) => {}
                 _ = stop.cancelled() => return,
             }
         }
+    }
+
+    /// Book a send slot for the row's chat and wait for it; `false` when the chat has no free
+    /// slot now (the row is handed back and others go first).
+    async fn wait_for_slot(&self, claimed: &Claimed) -> anyhow::Result<bool> {
+        let Ok(chat) = claimed.recipient.parse::<i64>() else {
+            return Ok(true); // not a chat id: `send` makes it a dead letter
+        };
+        match send_gate::book(&self.ctx.db, &self.pace, chat, wall_clock_us()).await? {
+            Booking::At { slot, .. } => {
+                let wait = slot - wall_clock_us();
+                if wait > 0 {
+                    tokio::time::sleep(StdDuration::from_micros(wait.unsigned_abs())).await;
+                }
+                Ok(true)
+            }
+            Booking::ChatBusyUntil(_) => {
+                let mut conn = self.ctx.db.pool().acquire().await?;
+                outbox::release(&mut conn, claimed).await?;
+                Ok(false)
+            }
+        }
+    }
+
+    /// Whether enough of the lease is left to send and record the result: a quarter is kept
+    /// in hand for the send itself.
+    fn lease_left(&self, claimed_at: Instant) -> bool {
+        let lease = self.lease.to_std().unwrap_or_default();
+        claimed_at.elapsed() < lease - lease / 4
     }
 
     async fn send(&self, msg: &Claimed) -> Result<(), SendError> {
@@ -177,25 +243,25 @@ impl Worker {
     async fn send_telegram(&self, msg: &Claimed) -> Result<(), SendError> {
         let chat: i64 =
             msg.recipient.parse().map_err(|_| SendError::Permanent(format!("'{}' is not a chat id", msg.recipient)))?;
-        if let Some(file_name) = &msg.attachment_name {
+        let result = if let Some(file_name) = &msg.attachment_name {
             let file = teloxide::types::InputFile::memory(msg.body.clone().into_bytes()).file_name(file_name.clone());
-            self.limiter.acquire(chat).await;
-            let result = self.bot.send_document(ChatId(chat), file).await.map(drop).map_err(classify);
-            if let Err(SendError::RetryAfter(wait, _)) = &result {
-                self.limiter.pause(*wait).await;
+            self.bot.send_document(ChatId(chat), file).await.map(drop).map_err(classify)
+        } else {
+            let mut request = self.bot.send_message(ChatId(chat), msg.body.clone());
+            if let Some(markup) = &msg.reply_markup {
+                let keyboard: InlineKeyboardMarkup = serde_json::from_str(markup)
+                    .map_err(|e| SendError::Permanent(format!("stored keyboard is not valid: {e}")))?;
+                request = request.reply_markup(keyboard);
             }
-            return result;
-        }
-        let mut request = self.bot.send_message(ChatId(chat), msg.body.clone());
-        if let Some(markup) = &msg.reply_markup {
-            let keyboard: InlineKeyboardMarkup = serde_json::from_str(markup)
-                .map_err(|e| SendError::Permanent(format!("stored keyboard is not valid: {e}")))?;
-            request = request.reply_markup(keyboard);
-        }
-        self.limiter.acquire(chat).await;
-        let result = request.await.map(drop).map_err(classify);
+            request.await.map(drop).map_err(classify)
+        };
         if let Err(SendError::RetryAfter(wait, _)) = &result {
-            self.limiter.pause(*wait).await;
+            // Every sender of every instance holds off, not only this one.
+            let now = wall_clock_us();
+            let until = now + i64::try_from(wait.as_micros()).unwrap_or(i64::MAX / 2);
+            if let Err(error) = send_gate::pause(&self.ctx.db, now, until).await {
+                tracing::warn!(error = format!("{error:#}"), "could not record Telegram's pause");
+            }
         }
         result
     }

@@ -20,8 +20,10 @@ pub mod holidays;
 pub mod interactions;
 pub mod invites;
 pub mod outbox;
+pub mod send_gate;
 pub mod staff;
 pub mod tasks;
+pub mod updates;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -134,6 +136,22 @@ impl Db {
     }
 }
 
+/// Take the planner's lock for the rest of this transaction; `false` when another instance
+/// holds it. PostgreSQL: a transaction-scoped advisory lock. SQLite: the write transaction
+/// (`BEGIN IMMEDIATE`) is already exclusive.
+pub async fn try_lock_planner(tx: &mut Tx, backend: Backend) -> anyhow::Result<bool> {
+    /// Any fixed number unique to this purpose; "GX" + "plan" in ASCII.
+    const PLANNER_LOCK: i64 = 0x4758_706c_616e;
+    match backend {
+        Backend::Sqlite => Ok(true),
+        Backend::Postgres => sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)")
+            .bind(PLANNER_LOCK)
+            .fetch_one(&mut **tx)
+            .await
+            .context("taking the planner lock"),
+    }
+}
+
 /// A database URL with its password replaced, for logs and error messages.
 pub fn redact_url(url: &str) -> String {
     match url::Url::parse(url) {
@@ -143,6 +161,14 @@ pub fn redact_url(url: &str) -> String {
         }
         _ => url.to_owned(),
     }
+}
+
+/// Microseconds of the wall clock: Telegram's rate limits are about real time, whatever
+/// instant the planner is asked to plan for.
+pub fn wall_clock_us() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
 }
 
 pub(crate) fn epoch(t: DateTime<Utc>) -> i64 {

@@ -108,6 +108,10 @@ struct ClaimRow {
 
 /// Claim the next sendable row for `lease`: pending and due, or sending with an expired
 /// lease (its worker died). One statement, so two workers never claim the same row.
+///
+/// Rows are skipped while another row to the same recipient is in flight (a chat's messages
+/// leave in order) and while the chat's send slot is booked ahead (`send_gate`), so a burst
+/// to one chat never holds up the rest of the queue.
 pub async fn claim(
     conn: &mut AnyConnection,
     backend: Backend,
@@ -123,15 +127,20 @@ pub async fn claim(
     let sql = format!(
         "UPDATE outbox SET status = 'sending', attempts = attempts + 1, fence = fence + 1, lease_until = $2
          WHERE id = (
-             SELECT id FROM outbox
-             WHERE (status = 'pending' AND next_attempt_at <= $1) OR (status = 'sending' AND lease_until <= $1)
-             ORDER BY priority, next_attempt_at, id
+             SELECT id FROM outbox o
+             WHERE ((o.status = 'pending' AND o.next_attempt_at <= $1) OR (o.status = 'sending' AND o.lease_until <= $1))
+               AND NOT EXISTS (SELECT 1 FROM outbox f WHERE f.status = 'sending' AND f.recipient = o.recipient
+                               AND f.lease_until > $1 AND f.id <> o.id)
+               AND NOT EXISTS (SELECT 1 FROM send_gate g WHERE o.channel = 'telegram'
+                               AND g.gate = 'tg:' || o.recipient AND g.next_at > $3)
+             ORDER BY o.priority, o.next_attempt_at, o.id
              LIMIT 1 {lock})
          RETURNING id, idem_key, channel, recipient, subject, body, reply_markup, attachment_name, attempts, fence"
     );
     let row: Option<ClaimRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(epoch(now))
         .bind(epoch(now + lease))
+        .bind(super::wall_clock_us())
         .fetch_optional(conn)
         .await
         .context("claiming an outbox row")?;
@@ -168,6 +177,21 @@ pub async fn complete(conn: &mut AnyConnection, claimed: &Claimed, now: DateTime
     .execute(conn)
     .await
     .context("completing an outbox row")?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Hand a claimed row back untried (its chat had no free slot, or our lease ran out before
+/// we could send): the attempt is not counted. `false` when the fence moved on.
+pub async fn release(conn: &mut AnyConnection, claimed: &Claimed) -> anyhow::Result<bool> {
+    let done = sqlx::query(
+        "UPDATE outbox SET status = 'pending', attempts = attempts - 1, lease_until = NULL
+         WHERE id = $1 AND fence = $2 AND status = 'sending'",
+    )
+    .bind(claimed.id)
+    .bind(claimed.fence)
+    .execute(conn)
+    .await
+    .context("releasing an outbox row")?;
     Ok(done.rows_affected() == 1)
 }
 

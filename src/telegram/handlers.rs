@@ -16,8 +16,8 @@ use crate::domain::ids::TelegramUserId;
 use crate::locale::Locale;
 use crate::services::Ctx;
 use crate::storage::complaints::Attachment;
-use crate::storage::dialogues;
 use crate::storage::staff::{self as staff_store, Staff};
+use crate::storage::{dialogues, updates};
 use crate::templates::{Key, keys};
 
 /// What a message carries, as far as the bot cares.
@@ -56,28 +56,53 @@ impl Input {
 }
 
 pub async fn on_message(bot: TgBot, msg: Message, upd: Update, me: Me, ctx: Ctx) -> anyhow::Result<()> {
-    crate::metrics::Metrics::inc(&ctx.metrics.updates_handled);
-    let Some(user) = msg.from.as_ref() else { return Ok(()) };
-    if !msg.chat.is_private() {
+    if !first_delivery(&ctx, &upd).await? {
         return Ok(());
+    }
+    crate::metrics::Metrics::inc(&ctx.metrics.updates_handled);
+    handle_message_update(&bot, &msg, &upd, &me, &ctx).await;
+    finished(&ctx, &upd).await
+}
+
+async fn handle_message_update(bot: &TgBot, msg: &Message, upd: &Update, me: &Me, ctx: &Ctx) {
+    let Some(user) = msg.from.as_ref() else { return };
+    if !msg.chat.is_private() {
+        return;
     }
     let locale = Locale::from_telegram(user.language_code.as_deref(), ctx.settings.locale);
     let mut reply = Replier::new(ctx.clone(), msg.chat.id.0, upd.id.0, locale);
-    let input = Input::from_message(&msg);
+    let input = Input::from_message(msg);
     // PostgreSQL cannot store NUL in text: refuse the message whole rather than alter it.
     if input.text().is_some_and(|t| t.contains('\0')) {
         tracing::warn!(update = upd.id.0, "message with a NUL character refused");
         reply.template(keys::BAD_CHARACTERS, &[]).await.ok();
-        return Ok(());
+        return;
     }
-    if let Err(error) = handle_message(&ctx, &bot, &mut reply, user, input, me.username()).await {
+    if let Err(error) = handle_message(ctx, bot, &mut reply, user, input, me.username()).await {
         tracing::error!(error = format!("{error:#}"), update = upd.id.0, "handling a message failed");
         reply.template(keys::INTERNAL_ERROR, &[]).await.ok();
     }
-    Ok(())
+}
+
+/// Whether this is the first time this update is handled (see `storage::updates`).
+async fn first_delivery(ctx: &Ctx, upd: &Update) -> anyhow::Result<bool> {
+    let mut conn = ctx.db.pool().acquire().await?;
+    let first = updates::claim(&mut conn, i64::from(upd.id.0), ctx.now()).await?;
+    if !first {
+        tracing::info!(update = upd.id.0, "update delivered again; already handled");
+    }
+    Ok(first)
+}
+
+async fn finished(ctx: &Ctx, upd: &Update) -> anyhow::Result<()> {
+    let mut conn = ctx.db.pool().acquire().await?;
+    updates::finish(&mut conn, i64::from(upd.id.0), ctx.now()).await
 }
 
 pub async fn on_callback(bot: TgBot, q: CallbackQuery, upd: Update, ctx: Ctx) -> anyhow::Result<()> {
+    if !first_delivery(&ctx, &upd).await? {
+        return Ok(());
+    }
     crate::metrics::Metrics::inc(&ctx.metrics.updates_handled);
     // Stop the button's spinner first; a failure here must not cost the person the action.
     if let Err(error) = bot.answer_callback_query(q.id.clone()).await {
@@ -90,7 +115,7 @@ pub async fn on_callback(bot: TgBot, q: CallbackQuery, upd: Update, ctx: Ctx) ->
         tracing::error!(error = format!("{error:#}"), update = upd.id.0, "handling a button press failed");
         reply.template(keys::INTERNAL_ERROR, &[]).await.ok();
     }
-    Ok(())
+    finished(&ctx, &upd).await
 }
 
 pub(super) fn telegram_id(user: &User) -> TelegramUserId {

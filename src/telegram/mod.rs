@@ -24,7 +24,7 @@ use crate::storage::staff::Staff;
 use crate::templates::{Key, Templates, keys};
 
 /// The bot as the whole app uses it. Flood limits are kept by the outbox worker's
-/// [`crate::jobs::rate::Limiter`], through which every message goes.
+/// shared send schedule ([`crate::jobs::pace`]), through which every message goes.
 pub type TgBot = Bot;
 
 /// Build the bot against the configured Bot API URL (tests point it at their fake server).

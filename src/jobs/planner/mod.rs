@@ -47,6 +47,12 @@ pub struct PlanReport {
 pub async fn plan(ctx: &Ctx, now: DateTime<Utc>) -> anyhow::Result<PlanReport> {
     let started = std::time::Instant::now();
     let mut tx = ctx.db.begin().await?;
+    // Several instances tick every minute; one plans, the others skip this minute. (The outbox
+    // keys would keep a second run from sending twice anyway; the lock saves the work.)
+    if !crate::storage::try_lock_planner(&mut tx, ctx.db.backend()).await? {
+        tracing::debug!("another instance is planning; skipping this tick");
+        return Ok(PlanReport::default());
+    }
     let report = plan_in(ctx, &mut tx, now).await?;
     app_state::set(&mut tx, app_state::LAST_TICK, &now.to_rfc3339()).await?;
     tx.commit().await.context("committing planner run")?;
@@ -75,7 +81,10 @@ pub async fn plan_in(ctx: &Ctx, tx: &mut Tx, now: DateTime<Utc>) -> anyhow::Resu
     let Some(today) = daily_round_due(&calendar, local_now, settings.daily_round_at) else {
         return Ok(report);
     };
-    if app_state::get(tx, DAILY_ROUND).await?.as_deref() == Some(today.to_string().as_str()) {
+    // `>=`, not `==`: after the wall clock jumps back across midnight, yesterday's round
+    // must not run a second time.
+    let last_round = app_state::get(tx, DAILY_ROUND).await?.and_then(|d| d.parse::<NaiveDate>().ok());
+    if last_round.is_some_and(|last| last >= today) {
         return Ok(report);
     }
     report.round = Some(today);
@@ -90,5 +99,14 @@ pub async fn plan_in(ctx: &Ctx, tx: &mut Tx, now: DateTime<Utc>) -> anyhow::Resu
     report.task_messages += tasks::daily(ctx, tx, now, today).await?;
     report.task_messages += services::retention::monthly_list(ctx, tx, now, today).await?;
     app_state::set(tx, DAILY_ROUND, &today.to_string()).await?;
+    forget_delivery_bookkeeping(tx, now).await?;
     Ok(report)
+}
+
+/// Handled update ids and idle chat send slots are only needed for a day or two.
+async fn forget_delivery_bookkeeping(tx: &mut Tx, now: DateTime<Utc>) -> anyhow::Result<()> {
+    crate::storage::updates::prune(tx, now - chrono::Duration::days(2)).await?;
+    let day_us = 86_400 * 1_000_000;
+    crate::storage::send_gate::prune(tx, crate::storage::wall_clock_us() - day_us).await?;
+    Ok(())
 }

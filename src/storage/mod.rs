@@ -94,6 +94,14 @@ impl Db {
         };
         let connect_options =
             AnyConnectOptions::from_str(&url).with_context(|| format!("invalid database URL: {}", redact_url(&url)))?;
+        if backend == Backend::Sqlite {
+            probe_sqlite(&connect_options)
+                .await
+                .with_context(|| format!(
+                    "cannot open the database at {} for writing (is its disk read-only or full, or its folder missing?)",
+                    redact_url(&url)
+                ))?;
+        }
         let pool = options
             .connect_with(connect_options)
             .await
@@ -134,6 +142,18 @@ impl Db {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+}
+
+/// Open one connection and switch it to WAL the way the pool will. The pool retries a failing
+/// connection until its timeout and then reports only "timed out"; this reports the cause
+/// (a read-only file system, a full disk, a missing folder) at once.
+async fn probe_sqlite(options: &AnyConnectOptions) -> anyhow::Result<()> {
+    use sqlx::ConnectOptions;
+    let mut conn = options.connect().await?;
+    conn.execute("PRAGMA journal_mode = WAL").await?;
+    conn.execute("PRAGMA user_version").await?;
+    sqlx::Connection::close(conn).await?;
+    Ok(())
 }
 
 /// Take the planner's lock for the rest of this transaction; `false` when another instance

@@ -2,8 +2,9 @@
 //! instance through the database (`storage::send_gate`).
 //!
 //! A sender books a slot before it sends and sends at that slot. Slots of the whole bot are
-//! `overall_spacing` apart, slots of one chat `chat_spacing` apart, and a chat gets at most
-//! `per_minute` slots in a minute. Booking is first come, first served: a person waiting for
+//! `overall_spacing` apart, slots of one chat `chat_spacing` apart, and a group chat gets at
+//! most `per_minute` slots in a minute (Telegram's rule for groups; the caller passes no
+//! minute budget for private chats). Booking is first come, first served: a person waiting for
 //! a reply is claimed before bulk rows (the outbox orders by priority) and then waits at most
 //! for the few slots already booked by other senders, never behind a whole burst.
 //!

@@ -7,7 +7,7 @@
 use anyhow::Context;
 use sqlx::AnyConnection;
 
-use super::{Backend, Db};
+use super::{Backend, Db, wall_clock_us};
 use crate::jobs::pace::{self, Booking, Gate, Pace};
 
 const OVERALL: &str = "all";
@@ -16,13 +16,17 @@ fn chat_gate(chat: i64) -> String {
     format!("tg:{chat}")
 }
 
-/// Book a slot for a message to `chat` as of `now_us` (wall clock, microseconds).
-pub async fn book(db: &Db, pace: &Pace, chat: i64, now_us: i64) -> anyhow::Result<Booking> {
+/// Book a slot for a message to `chat`. The wall clock is read once the `all` row is ours:
+/// a "now" read before waiting for the lock would be stale, and slots booked from it would
+/// crowd the ones booked just before.
+pub async fn book(db: &Db, pace: &Pace, chat: i64) -> anyhow::Result<Booking> {
     let mut tx = db.begin().await?;
     let chat_key = chat_gate(chat);
     let overall = load(&mut tx, db.backend(), OVERALL).await?;
     let chat_state = load(&mut tx, db.backend(), &chat_key).await?;
-    let booking = pace::book(pace, overall, chat_state, now_us);
+    // Telegram's minute budget is for groups (negative ids); a private chat has none.
+    let pace = if chat < 0 { *pace } else { Pace { per_minute: i64::MAX, ..*pace } };
+    let booking = pace::book(&pace, overall, chat_state, wall_clock_us());
     if let Booking::At { overall, chat, .. } = booking {
         store(&mut tx, OVERALL, overall).await?;
         store(&mut tx, &chat_key, chat).await?;
@@ -31,11 +35,12 @@ pub async fn book(db: &Db, pace: &Pace, chat: i64, now_us: i64) -> anyhow::Resul
     Ok(booking)
 }
 
-/// Telegram asked us to wait: every sender of every instance waits until `until_us`.
-pub async fn pause(db: &Db, now_us: i64, until_us: i64) -> anyhow::Result<()> {
+/// Telegram asked us to wait: every sender of every instance waits `wait_us` from now.
+pub async fn pause(db: &Db, wait_us: i64) -> anyhow::Result<()> {
     let mut tx = db.begin().await?;
     let overall = load(&mut tx, db.backend(), OVERALL).await?;
-    store(&mut tx, OVERALL, pace::pause(overall, now_us, until_us)).await?;
+    let now = wall_clock_us();
+    store(&mut tx, OVERALL, pace::pause(overall, now, now.saturating_add(wait_us))).await?;
     tx.commit().await.context("committing a send pause")
 }
 

@@ -13,6 +13,7 @@ use teloxide::prelude::*;
 use teloxide::types::InlineKeyboardMarkup;
 use tokio::sync::Notify;
 use tokio::time::Instant;
+use tracing::Instrument;
 
 use super::pace::{Booking, Pace};
 use crate::email::{MailError, Mailer, message_id_for};
@@ -81,8 +82,13 @@ impl Worker {
         // Measured on the monotonic clock: a process frozen past its lease (SIGSTOP, a paused
         // VM) must notice when it wakes up, whatever the wall clock did meanwhile.
         let claimed_at = Instant::now();
+        // `instrument`, not `span.enter()`: a guard held across `.await` leaks the span into
+        // whatever else runs on this thread meanwhile (other senders, the dispatcher).
         let span = tracing::info_span!("deliver", key = %claimed.key, channel = claimed.channel.as_str(), attempt = claimed.attempts);
-        let _enter = span.enter();
+        self.deliver(claimed, claimed_at, now).instrument(span).await
+    }
+
+    async fn deliver(&self, claimed: Claimed, claimed_at: Instant, now: DateTime<Utc>) -> anyhow::Result<Outcome> {
         if claimed.channel == Channel::Telegram && !self.wait_for_slot(&claimed).await? {
             return Ok(Outcome::Deferred);
         }

@@ -211,3 +211,38 @@ async fn a_dead_letter_is_reported_to_the_administrators_and_can_be_resent() {
     let again = run(&["outbox", "retry", "1"]).await;
     assert!(String::from_utf8_lossy(&again.stderr).contains("not a dead letter"));
 }
+
+#[tokio::test]
+async fn a_customer_is_answered_within_a_second_while_a_burst_goes_out_at_telegrams_limits() {
+    // Arrange: Telegram's real limits, enforced by the fake; the app's own worker running.
+    let mut app = spawn_app().await;
+    app.stop_tasks().await;
+    app.restart_with(|s| s.rate_limits = guanxi::config::RateLimits::default()).await;
+    app.stop_tasks().await;
+    app.telegram.enforce_limits(30, 1);
+    app.start_with(guanxi::startup::Tasks { tick_every_minute: false, background_worker: true }).await;
+    {
+        let mut conn = app.ctx.db.pool().acquire().await.unwrap();
+        for i in 0..150 {
+            outbox::enqueue(&mut conn, &message(&format!("burst:{i}"), 1 + i / 5, Priority::Bulk), app.now())
+                .await
+                .unwrap();
+        }
+    }
+    app.ctx.wake_worker.notify_waiters();
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+
+    // Act: three customers write while the burst is going out.
+    let mut waits = Vec::new();
+    for c in 0..3 {
+        let customer = crate::helpers::TgUser::new(7000 + c, "客户");
+        let asked = std::time::Instant::now();
+        app.telegram.push_text(&customer, "/complain");
+        app.telegram.wait_for_sent_to(customer.id, 1).await;
+        waits.push(asked.elapsed());
+    }
+
+    // Assert
+    assert!(waits.iter().all(|w| *w < std::time::Duration::from_secs(1)), "{waits:?}");
+    assert_eq!(app.telegram.too_many_requests(), 0);
+}

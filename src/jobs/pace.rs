@@ -10,9 +10,10 @@
 //!
 //! Why spacing instead of "30 in any second": requests reach Telegram with some jitter, so
 //! thirty sends bunched at the end of one second and thirty at the start of the next would
-//! look like sixty. Slots spaced `1 s / (limit - 1)` apart put at most `limit - 1` sends in
-//! any second at our end, and the slack of one absorbs up to one spacing of jitter. At the
-//! default 30/s that is 29 messages a second, every second.
+//! look like sixty. Slots spaced `1 s / (limit - 2)` apart put at most `limit - 2` sends in
+//! any second at our end, and the slack of two absorbs up to two spacings of jitter (measured
+//! on a loaded 2-core machine, a slack of one still let an occasional 429 through). At the
+//! default 30/s that is 28 messages a second, every second.
 //!
 //! This module is pure: the state of the gates and `now` in, the decision out.
 
@@ -38,7 +39,7 @@ impl Pace {
         let overall = i64::from(limits.messages_per_sec_overall.max(1));
         let per_chat = i64::from(limits.messages_per_sec_chat.max(1));
         Self {
-            overall_spacing_us: div_ceil(SECOND_US, (overall - 1).max(1)),
+            overall_spacing_us: div_ceil(SECOND_US, (overall - 2).max(1)),
             // 5 % slack per chat for the same reason as above.
             chat_spacing_us: div_ceil(SECOND_US * 105 / 100, per_chat),
             per_minute: i64::from(limits.messages_per_min_chat.max(1)),
@@ -132,14 +133,14 @@ mod tests {
     }
 
     #[test]
-    fn the_default_limits_give_29_a_second_overall_and_one_a_second_per_chat() {
+    fn the_default_limits_give_28_a_second_overall_and_one_a_second_per_chat() {
         let pace = telegram();
         let sent = schedule(&pace, 600, 100);
         let times: Vec<i64> = sent.iter().map(|(t, _)| *t).collect();
-        assert_eq!(most_in_any_second(&times), 29);
+        assert_eq!(most_in_any_second(&times), 28);
         let span = (times[times.len() - 1] - times[0]) as f64 / 1e6;
         let rate = (times.len() - 1) as f64 / span;
-        assert!(rate > 28.9 && rate <= 29.0, "{rate} a second");
+        assert!(rate > 27.9 && rate <= 28.0, "{rate} a second");
         for chat in 0..100 {
             let mine: Vec<i64> = sent.iter().filter(|(_, c)| *c == chat).map(|(t, _)| *t).collect();
             assert!(mine.windows(2).all(|w| w[1] - w[0] >= SECOND_US), "chat {chat}: {mine:?}");

@@ -157,12 +157,25 @@ impl Worker {
         }
     }
 
-    /// Deliver everything due at `now`; returns how many rows were sent.
+    /// Deliver everything due at `now`; returns how many rows were sent. Rows whose chat has
+    /// no free send slot yet are waited for (a chat's slot opens within about a second), so
+    /// that `guanxi tick` does not exit with a second message to one chat still queued.
     pub async fn run_until_empty(&self, now: DateTime<Utc>) -> anyhow::Result<usize> {
         let mut sent = 0;
         loop {
             match self.try_execute(now).await? {
-                Outcome::Idle => return Ok(sent),
+                Outcome::Idle => {
+                    let opening = {
+                        let mut conn = self.ctx.db.pool().acquire().await?;
+                        outbox::next_gate_opening(&mut conn, now, wall_clock_us()).await?
+                    };
+                    match opening.map(|t| t - wall_clock_us()) {
+                        Some(wait) if wait <= 5 * 1_000_000 => {
+                            tokio::time::sleep(StdDuration::from_micros(wait.max(1).unsigned_abs())).await;
+                        }
+                        _ => return Ok(sent),
+                    }
+                }
                 Outcome::Sent | Outcome::Fenced => sent += 1,
                 Outcome::Retry | Outcome::Dead | Outcome::Deferred => {}
             }
@@ -212,7 +225,9 @@ impl Worker {
         let Ok(chat) = claimed.recipient.parse::<i64>() else {
             return Ok(true); // not a chat id: `send` makes it a dead letter
         };
-        let late = self.pace.overall_spacing_us / 2;
+        // Never less than 25 ms: at high configured limits half a spacing is shorter than the
+        // booking itself, and every booking would count as late.
+        let late = (self.pace.overall_spacing_us / 2).max(25_000);
         loop {
             match send_gate::book(&self.ctx.db, &self.pace, chat).await? {
                 Booking::At { slot, .. } => {

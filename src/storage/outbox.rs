@@ -180,6 +180,24 @@ pub async fn complete(conn: &mut AnyConnection, claimed: &Claimed, now: DateTime
     Ok(done.rows_affected() == 1)
 }
 
+/// When the earliest chat send slot opens (wall clock µs) among chats that have a due
+/// Telegram message waiting only for it; `None` when no due message waits for a slot.
+pub async fn next_gate_opening(
+    conn: &mut AnyConnection,
+    now: DateTime<Utc>,
+    now_us: i64,
+) -> anyhow::Result<Option<i64>> {
+    sqlx::query_scalar(
+        "SELECT MIN(g.next_at) FROM outbox o JOIN send_gate g ON g.gate = 'tg:' || o.recipient
+         WHERE o.channel = 'telegram' AND o.status = 'pending' AND o.next_attempt_at <= $1 AND g.next_at > $2",
+    )
+    .bind(epoch(now))
+    .bind(now_us)
+    .fetch_one(conn)
+    .await
+    .context("looking for chats waiting for a send slot")
+}
+
 /// Hand a claimed row back untried (its chat had no free slot, or our lease ran out before
 /// we could send): the attempt is not counted. `false` when the fence moved on.
 pub async fn release(conn: &mut AnyConnection, claimed: &Claimed) -> anyhow::Result<bool> {

@@ -188,6 +188,15 @@ pub(super) async fn on_button(
             guarded(ctx, reply, staff, &number, Status::Received, chat_id, InputPurpose::Explanation).await
         }
         ("dept", Some(department), None) => {
+            // Only a department we have: a forged key would be echoed into the next buttons'
+            // data, and Telegram refuses a whole message whose button data is over 64 bytes.
+            let known = {
+                let mut conn = ctx.db.pool().acquire().await?;
+                departments::get(&mut conn, department).await?.is_some()
+            };
+            if !known {
+                return reply.template(keys::STALE_BUTTON, &[]).await;
+            }
             let keyboard = view::nature_keyboard_for(
                 &ctx.templates,
                 reply.locale,

@@ -34,8 +34,9 @@
 //!
 //! Output: one Markdown table row per case on stdout; progress goes to stderr.
 
+mod common;
+
 use std::process::{Command, ExitCode};
-use std::str::FromStr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -45,48 +46,12 @@ use guanxi::clock::FixedClock;
 use guanxi::config::Settings;
 use guanxi::jobs::planner::{self, PlanReport};
 use guanxi::startup;
-use sqlx::postgres::PgConnection;
-use sqlx::{AnyPool, Connection};
+use sqlx::AnyPool;
 
-/// Wednesday 2026-11-25, 10:00 Beijing time: a working day, after the 09:00 daily round.
-const NOW: &str = "2026-11-25T02:00:00Z";
-/// The local date of `NOW`.
-const TODAY: &str = "2026-11-25";
-const MANAGERS: usize = 10;
-const REPS: usize = 200;
-/// Customers per multi-row INSERT (6 bound values each: well under SQLite's 32766).
-const ROWS_PER_INSERT: usize = 1000;
-/// Rows per seeding transaction.
-const ROWS_PER_TX: usize = 100_000;
+use common::{Backend, NOW, Place, TODAY, env_flag, peak_rss_mib, seed};
+
 /// Set in a child process: the one case it runs, as `backend|N|D`.
 const CHILD_ENV: &str = "GUANXI_BENCH_CHILD";
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Backend {
-    Sqlite,
-    Postgres,
-}
-
-impl Backend {
-    fn name(self) -> &'static str {
-        match self {
-            Backend::Sqlite => "sqlite",
-            Backend::Postgres => "postgres",
-        }
-    }
-}
-
-impl FromStr for Backend {
-    type Err = anyhow::Error;
-
-    fn from_str(s: &str) -> anyhow::Result<Self> {
-        match s {
-            "sqlite" => Ok(Backend::Sqlite),
-            "postgres" => Ok(Backend::Postgres),
-            other => bail!("unknown backend '{other}'"),
-        }
-    }
-}
 
 /// One measured configuration: `customers` in the archive, `due` of them with a call due.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -129,10 +94,6 @@ fn parse_sizes(text: &str) -> anyhow::Result<Vec<(usize, usize)>> {
         sizes.push((n, due));
     }
     Ok(sizes)
-}
-
-fn env_flag(key: &str) -> Option<String> {
-    std::env::var(key).ok().filter(|v| !v.trim().is_empty())
 }
 
 fn main() -> ExitCode {
@@ -189,65 +150,6 @@ fn run_parent() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Where one case's database lives; created fresh, removed by [`Place::remove`].
-enum Place {
-    Sqlite { url: String, dir: tempfile::TempDir },
-    Postgres { url: String, admin_url: String, name: String },
-}
-
-impl Place {
-    async fn create(backend: Backend) -> anyhow::Result<Self> {
-        match backend {
-            Backend::Sqlite => {
-                let dir = tempfile::Builder::new().prefix("guanxi-bench-").tempdir().context("creating a temp dir")?;
-                let url = format!("sqlite://{}", dir.path().join("guanxi.db").display());
-                Ok(Place::Sqlite { url, dir })
-            }
-            Backend::Postgres => {
-                let admin_url = env_flag("GUANXI_BENCH_PG").context("GUANXI_BENCH_PG is not set")?;
-                let name = format!("guanxi_bench_{}", std::process::id());
-                let mut conn =
-                    PgConnection::connect(&admin_url).await.context("GUANXI_BENCH_PG must reach PostgreSQL")?;
-                sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")))
-                    .execute(&mut conn)
-                    .await?;
-                sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
-                    .execute(&mut conn)
-                    .await
-                    .with_context(|| format!("creating database {name}"))?;
-                conn.close().await?;
-                let mut url = url::Url::parse(&admin_url).context("GUANXI_BENCH_PG is not a URL")?;
-                url.set_path(&name);
-                Ok(Place::Postgres { url: url.to_string(), admin_url, name })
-            }
-        }
-    }
-
-    fn url(&self) -> &str {
-        match self {
-            Place::Sqlite { url, .. } | Place::Postgres { url, .. } => url,
-        }
-    }
-
-    async fn remove(self) -> anyhow::Result<()> {
-        let keep = env_flag("GUANXI_BENCH_KEEP").as_deref() == Some("1");
-        match self {
-            Place::Sqlite { dir, .. } if keep => eprintln!("  kept {}", dir.keep().join("guanxi.db").display()),
-            Place::Sqlite { dir, .. } => dir.close().context("removing the SQLite temp dir")?,
-            Place::Postgres { url, .. } if keep => eprintln!("  kept {url}"),
-            Place::Postgres { admin_url, name, .. } => {
-                let mut conn = PgConnection::connect(&admin_url).await?;
-                sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")))
-                    .execute(&mut conn)
-                    .await
-                    .with_context(|| format!("dropping database {name}"))?;
-                conn.close().await?;
-            }
-        }
-        Ok(())
-    }
-}
-
 /// What one case measured.
 struct Measured {
     seeding: Duration,
@@ -288,7 +190,7 @@ async fn measure(case: Case, url: &str) -> anyhow::Result<Measured> {
 
     eprintln!("{label}: seeding…");
     let started = Instant::now();
-    seed(ctx.db.pool(), case, now, today).await?;
+    seed(ctx.db.pool(), case.customers, case.due, now, today).await?;
     if case.backend == Backend::Postgres {
         // Autovacuum would analyze a table this size within a minute or so of the load; measure
         // that steady state, not the first minute after a bulk load. (SQLite keeps no statistics
@@ -347,121 +249,6 @@ async fn reset_round(pool: &AnyPool) -> anyhow::Result<()> {
     }
     tx.commit().await?;
     Ok(())
-}
-
-/// An admin, a director, `MANAGERS` managers under the director and `REPS` reps under the
-/// managers (all with e-mail, so escalations reach a person), then `case.customers` customers
-/// spread over the reps. `case.due` of them, evenly spaced, have a call due between today and
-/// 10 days ago (so some escalate to the manager, some to the director); every other due date
-/// lies beyond the 7-day horizon.
-async fn seed(pool: &AnyPool, case: Case, now: DateTime<Utc>, today: NaiveDate) -> anyhow::Result<()> {
-    let at = now.timestamp();
-    let mut tx = pool.begin().await?;
-    let staff = |telegram: i64, name: String, role: &'static str, manager: Option<i64>| {
-        let email = format!("staff{telegram}@corp.example");
-        sqlx::query_scalar::<_, i64>(
-            "INSERT INTO staff (telegram_id, name, role, manager_id, email, active, created_at)
-             VALUES ($1, $2, $3, $4, $5, 1, $6) RETURNING id",
-        )
-        .bind(telegram)
-        .bind(name)
-        .bind(role)
-        .bind(manager)
-        .bind(email)
-        .bind(at)
-    };
-    staff(900_000_001, "Admin".into(), "admin", None).fetch_one(&mut *tx).await?;
-    let director = staff(900_000_002, "Director".into(), "director", None).fetch_one(&mut *tx).await?;
-    let mut managers = Vec::with_capacity(MANAGERS);
-    for m in 0..MANAGERS {
-        let telegram = 910_000_000 + m as i64;
-        managers.push(staff(telegram, format!("Manager {m}"), "manager", Some(director)).fetch_one(&mut *tx).await?);
-    }
-    let mut reps = Vec::with_capacity(REPS);
-    for r in 0..REPS {
-        let telegram = 920_000_000 + r as i64;
-        let manager = managers[r % MANAGERS];
-        reps.push(staff(telegram, format!("Rep {r}"), "rep", Some(manager)).fetch_one(&mut *tx).await?);
-    }
-    tx.commit().await?;
-
-    let step = case.customers / case.due;
-    let date = |offset: i64| (today + chrono::Duration::days(offset)).format("%Y-%m-%d").to_string();
-    let full_sql = insert_sql(ROWS_PER_INSERT, at);
-    let mut tx = pool.begin().await?;
-    let mut start = 0;
-    while start < case.customers {
-        let rows = ROWS_PER_INSERT.min(case.customers - start);
-        let sql = if rows == ROWS_PER_INSERT { full_sql.clone() } else { insert_sql(rows, at) };
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for i in start..start + rows {
-            let n = i as i64;
-            let due_index = (i % step == 0 && i / step < case.due).then_some(i / step);
-            // Due: 0–10 days overdue. Not due: 8–67 days ahead, past the 7-day horizon.
-            let call = match due_index {
-                Some(k) => date(-((k % 11) as i64)),
-                None => date(8 + n % 60),
-            };
-            let tier = ["A", "B", "B", "C", "C", "C", "C", "C", "C", "C"][i % 10];
-            // Due customers go round the reps by their own count, so every rep gets a share.
-            let owner = reps[due_index.unwrap_or(i) % REPS];
-            query = query
-                .bind(format!("KH-{:06}", n + 1))
-                .bind(format!("基准客户 {:07}", n + 1))
-                .bind(tier)
-                .bind(owner)
-                .bind(call)
-                .bind(date(8 + n % 300));
-        }
-        query.execute(&mut *tx).await.context("inserting customers")?;
-        start += rows;
-        if start % ROWS_PER_TX == 0 && start < case.customers {
-            tx.commit().await?;
-            tx = pool.begin().await?;
-        }
-    }
-    // Later archive numbers continue after the seeded ones, as the app would number them.
-    sqlx::query(
-        "INSERT INTO counters (name, value) VALUES ('archive_no', $1)
-         ON CONFLICT (name) DO UPDATE SET value = excluded.value",
-    )
-    .bind(case.customers as i64)
-    .execute(&mut *tx)
-    .await?;
-    tx.commit().await?;
-    Ok(())
-}
-
-/// A multi-row INSERT of `rows` customers with 6 bound values each.
-fn insert_sql(rows: usize, at: i64) -> String {
-    let mut sql = String::from(
-        "INSERT INTO customers (archive_no, name, tier, owner_id, next_call_due, next_visit_due, created_on, \
-         active, created_at, updated_at) VALUES ",
-    );
-    for r in 0..rows {
-        let p = r * 6;
-        if r > 0 {
-            sql.push_str(", ");
-        }
-        sql.push_str(&format!(
-            "(${}, ${}, ${}, ${}, ${}, ${}, '2025-01-02', 1, {at}, {at})",
-            p + 1,
-            p + 2,
-            p + 3,
-            p + 4,
-            p + 5,
-            p + 6
-        ));
-    }
-    sql
-}
-
-/// This process's peak resident set size (`VmHWM`), in MiB.
-fn peak_rss_mib() -> Option<f64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib / 1024.0)
 }
 
 fn ms(d: Duration) -> String {

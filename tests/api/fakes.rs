@@ -213,6 +213,58 @@ async fn injected_failures_surface_as_teloxide_errors() {
 }
 
 #[tokio::test]
+async fn limits_mode_refuses_sends_over_telegrams_limits_with_retry_after() {
+    let tg = FakeTelegram::start().await;
+    let bot = bot_for(&tg);
+    tg.enforce_limits(3, 2);
+
+    // Per chat: a third message to one chat within the second is refused.
+    for text in ["1", "2"] {
+        bot.send_message(ChatId(1), text).await.expect("within the limits");
+    }
+    let err = bot.send_message(ChatId(1), "3").await.unwrap_err();
+    assert!(matches!(err, RequestError::RetryAfter(s) if s.seconds() == 1), "{err:?}");
+    // Overall: a third chat's message fits the 3 a second, the next one does not.
+    bot.send_message(ChatId(2), "4").await.expect("within the overall limit");
+    let err = bot.send_message(ChatId(3), "5").await.unwrap_err();
+    assert!(matches!(err, RequestError::RetryAfter(_)), "{err:?}");
+    assert_eq!(tg.too_many_requests(), 2);
+    assert_eq!(tg.sent().iter().map(|m| m.text.as_str()).collect::<Vec<_>>(), ["1", "2", "4"]);
+    assert_eq!(tg.peak_sends_per_sec(), (3, 2));
+
+    // Documents count against the same limits; a second later the window has moved on.
+    let file = || InputFile::memory(b"a,b\n".to_vec()).file_name("x.csv");
+    assert!(matches!(bot.send_document(ChatId(4), file()).await, Err(RequestError::RetryAfter(_))));
+    tokio::time::sleep(Duration::from_millis(1_050)).await;
+    bot.send_document(ChatId(4), file()).await.expect("a new second");
+    bot.send_message(ChatId(1), "6").await.expect("a new second");
+    assert_eq!(tg.too_many_requests(), 3);
+    let sent = tg.sent();
+    assert!(sent[3].at.duration_since(sent[0].at) >= Duration::from_secs(1));
+}
+
+#[tokio::test]
+async fn latency_holds_back_the_answers_to_sends() {
+    let tg = FakeTelegram::start().await;
+    let bot = bot_for(&tg);
+    tg.set_latency(Duration::from_millis(150));
+
+    let started = Instant::now();
+    bot.send_message(ChatId(1), "slow").await.expect("sendMessage");
+    let took = started.elapsed();
+    bot.get_me().await.expect("getMe");
+
+    assert!(took >= Duration::from_millis(150), "{took:?}");
+    // Recorded on arrival, not when the answer left.
+    let at = tg.sent()[0].at;
+    assert!(at.duration_since(started) < Duration::from_millis(150), "{:?}", at.duration_since(started));
+    tg.set_latency(Duration::ZERO);
+    let started = Instant::now();
+    bot.send_message(ChatId(1), "fast").await.expect("sendMessage");
+    assert!(started.elapsed() < Duration::from_millis(150));
+}
+
+#[tokio::test]
 async fn edit_on_unknown_message_uses_new_markup() {
     let tg = FakeTelegram::start().await;
     let bot = bot_for(&tg);

@@ -11,6 +11,23 @@
 //! Tests drive the conversation with [`FakeTelegram::push_text`] /
 //! [`FakeTelegram::push_callback`] and observe the bot through
 //! [`FakeTelegram::sent`], [`FakeTelegram::wait_for_sent_to`] and friends.
+//!
+//! Two optional modes make it behave more like the real service; both are off
+//! unless a test turns them on, and then apply to `sendMessage` and
+//! `sendDocument`:
+//! - [`FakeTelegram::enforce_limits`]: Telegram's flood limits, checked over a
+//!   sliding 1 s window on the real clock; a send over the limit is answered
+//!   with HTTP 429 and `retry_after` = 1 and counted
+//!   ([`FakeTelegram::too_many_requests`]).
+//! - [`FakeTelegram::set_latency`]: every answer is held back for a while, as
+//!   a network round trip to Telegram would.
+//!
+//! Every recorded send carries the real-clock instant it was accepted
+//! ([`SentMessage::at`]), so tests can check the rate the bot sent at.
+//!
+//! Benches include this file too (`#[path = "../tests/api/helpers/fake_telegram.rs"]`),
+//! and follow the bot's replies through [`FakeTelegram::subscribe_sent`]
+//! instead of polling the whole log.
 
 // Every test binary that includes this helper uses a different subset of it.
 #![allow(dead_code)]
@@ -28,6 +45,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use serde_json::{Map, Value, json};
 use tokio::sync::Notify;
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 use tokio::time::Instant;
 
 /// User id of the fake bot (what `getMe` reports and what `from` says on
@@ -45,6 +63,11 @@ const WAIT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Update ids start well apart from message ids so the two are never confused
 /// when reading a failing test's output.
 const FIRST_UPDATE_ID: i64 = 1_000;
+/// The window Telegram's flood limits are counted over.
+const LIMIT_WINDOW: Duration = Duration::from_secs(1);
+/// What a 429 from the limits mode tells the bot to wait, in seconds (what
+/// Telegram says for a short burst).
+const LIMIT_RETRY_AFTER_SECS: u32 = 1;
 
 /// A Telegram user that "talks" to the bot in a private chat (chat id == user
 /// id, as in real Telegram).
@@ -76,6 +99,9 @@ pub struct SentMessage {
     pub text: String,
     /// Exactly what the bot sent as `reply_markup` (inline or reply keyboard).
     pub reply_markup: Option<Value>,
+    /// When the fake accepted it, on the real clock (not tokio's, which a
+    /// test may pause): what Telegram's flood limits are counted against.
+    pub at: std::time::Instant,
 }
 
 /// One `editMessageText` / `editMessageReplyMarkup` call on a chat message.
@@ -91,7 +117,7 @@ pub struct EditedMessage {
     pub reply_markup: Option<Value>,
 }
 
-/// One `sendDocument` call.
+/// One successful `sendDocument` call.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SentDocument {
     pub chat_id: i64,
@@ -100,6 +126,8 @@ pub struct SentDocument {
     pub file_name: Option<String>,
     /// Size in bytes of the uploaded part (0 when sent by file id / URL).
     pub size: usize,
+    /// When the fake accepted it, on the real clock.
+    pub at: std::time::Instant,
 }
 
 /// Handle to a running fake Telegram server. Cheap to clone; all clones share
@@ -131,6 +159,51 @@ struct FailPlan {
     retry_after_secs: Option<u32>,
 }
 
+/// Telegram's flood limits as the fake enforces them: the instants of the
+/// successful sends of the last second, overall and per chat.
+struct Limits {
+    overall_per_sec: usize,
+    per_chat_per_sec: usize,
+    overall: VecDeque<std::time::Instant>,
+    per_chat: HashMap<i64, VecDeque<std::time::Instant>>,
+}
+
+impl Limits {
+    fn new(overall_per_sec: u32, per_chat_per_sec: u32) -> Self {
+        assert!(overall_per_sec > 0 && per_chat_per_sec > 0, "Telegram's limits are at least 1 a second");
+        Self {
+            overall_per_sec: overall_per_sec as usize,
+            per_chat_per_sec: per_chat_per_sec as usize,
+            overall: VecDeque::new(),
+            per_chat: HashMap::new(),
+        }
+    }
+
+    /// Whether a send to `chat_id` at `now` stays within the limits; if it
+    /// does, it is counted. A refused send is not: Telegram counts what it
+    /// delivered.
+    fn admit(&mut self, chat_id: i64, now: std::time::Instant) -> bool {
+        let recent = |t: &std::time::Instant| now.saturating_duration_since(*t) < LIMIT_WINDOW;
+        while self.overall.front().is_some_and(|t| !recent(t)) {
+            self.overall.pop_front();
+        }
+        if self.per_chat.len() > 4096 {
+            // Forget chats that have been quiet for a second (a bench talks to thousands).
+            self.per_chat.retain(|_, sent| sent.back().is_some_and(recent));
+        }
+        let chat = self.per_chat.entry(chat_id).or_default();
+        while chat.front().is_some_and(|t| !recent(t)) {
+            chat.pop_front();
+        }
+        if self.overall.len() >= self.overall_per_sec || chat.len() >= self.per_chat_per_sec {
+            return false;
+        }
+        chat.push_back(now);
+        self.overall.push_back(now);
+        true
+    }
+}
+
 struct Recorded {
     next_update_id: i64,
     next_message_id: i32,
@@ -146,6 +219,14 @@ struct Recorded {
     /// Every request received: lower-cased method name and its parameters.
     requests: Vec<(String, Value)>,
     fail_plan: Option<FailPlan>,
+    /// Telegram's flood limits, when enforced.
+    limits: Option<Limits>,
+    /// Sends refused with 429 by `limits`.
+    too_many_requests: usize,
+    /// How long each `sendMessage` / `sendDocument` answer is held back.
+    latency: Option<Duration>,
+    /// Who gets a copy of each successful `sendMessage`.
+    subscribers: Vec<UnboundedSender<SentMessage>>,
 }
 
 impl Recorded {
@@ -164,7 +245,23 @@ impl Recorded {
             documents: Vec::new(),
             requests: Vec::new(),
             fail_plan: None,
+            limits: None,
+            too_many_requests: 0,
+            latency: None,
+            subscribers: Vec::new(),
         }
+    }
+
+    /// Applies the flood limits, if enforced, to a send to `chat_id` now:
+    /// `Some(answer)` is the 429 to give instead of sending.
+    fn over_limit(&mut self, chat_id: i64) -> Option<Response> {
+        let limits = self.limits.as_mut()?;
+        if limits.admit(chat_id, std::time::Instant::now()) {
+            return None;
+        }
+        self.too_many_requests += 1;
+        let retry_after = Some(LIMIT_RETRY_AFTER_SECS);
+        Some(error_reply(429, &description_for(429, retry_after), retry_after))
     }
 
     fn take_message_id(&mut self) -> i32 {
@@ -411,6 +508,65 @@ impl FakeTelegram {
         self.lock().sent.clear();
     }
 
+    /// From now on, answer a `sendMessage` / `sendDocument` with HTTP 429
+    /// (`parameters.retry_after` = 1, as Telegram does) when it would make
+    /// more than `overall_per_sec` successful sends, or more than
+    /// `per_chat_per_sec` to its chat, within any 1 s on the real clock.
+    /// Refused sends are not recorded as sent; they are counted by
+    /// [`Self::too_many_requests`]. A `fail_next_sends` plan still comes first.
+    /// Telegram's own limits are `enforce_limits(30, 1)`.
+    pub fn enforce_limits(&self, overall_per_sec: u32, per_chat_per_sec: u32) {
+        self.lock().limits = Some(Limits::new(overall_per_sec, per_chat_per_sec));
+    }
+
+    /// How many sends [`Self::enforce_limits`] refused with 429.
+    pub fn too_many_requests(&self) -> usize {
+        self.lock().too_many_requests
+    }
+
+    /// Hold back every `sendMessage` / `sendDocument` answer (429s included)
+    /// by `latency`, as a network round trip to Telegram would. The send is
+    /// recorded (and counted against the limits) when it arrives; only the
+    /// answer is late. `Duration::ZERO` turns it off.
+    pub fn set_latency(&self, latency: Duration) {
+        self.lock().latency = (!latency.is_zero()).then_some(latency);
+    }
+
+    /// The most successful sends (`sendMessage` and `sendDocument`) the fake
+    /// accepted within any 1 s: `(overall, to one chat)`. With
+    /// [`Self::enforce_limits`] on, neither exceeds the limits given.
+    pub fn peak_sends_per_sec(&self) -> (usize, usize) {
+        let st = self.lock();
+        let mut all: Vec<(std::time::Instant, i64)> = st.sent.iter().map(|m| (m.at, m.chat_id)).collect();
+        all.extend(st.documents.iter().map(|d| (d.at, d.chat_id)));
+        drop(st);
+        all.sort_by_key(|(at, _)| *at);
+        let overall = peak_in_window(all.iter().map(|(at, _)| *at));
+        let mut by_chat: HashMap<i64, Vec<std::time::Instant>> = HashMap::new();
+        for (at, chat) in all {
+            by_chat.entry(chat).or_default().push(at);
+        }
+        let per_chat = by_chat.into_values().map(|times| peak_in_window(times.into_iter())).max().unwrap_or(0);
+        (overall, per_chat)
+    }
+
+    /// A copy of every successful `sendMessage` from now on, as it happens.
+    /// Cheaper than [`Self::wait_for_sent_to`] when many chats are followed at
+    /// once (benches); dropping the receiver unsubscribes.
+    pub fn subscribe_sent(&self) -> UnboundedReceiver<SentMessage> {
+        let (tx, rx) = unbounded_channel();
+        self.lock().subscribers.push(tx);
+        rx
+    }
+
+    /// The simulated round trip of a send's answer ([`Self::set_latency`]).
+    async fn hold_back(&self) {
+        let latency = self.lock().latency;
+        if let Some(latency) = latency {
+            tokio::time::sleep(latency).await;
+        }
+    }
+
     fn lock(&self) -> MutexGuard<'_, Recorded> {
         // A panicking test thread must not hide the recorded state from others.
         self.inner.state.lock().unwrap_or_else(PoisonError::into_inner)
@@ -444,13 +600,20 @@ impl FakeTelegram {
             return error_reply(status, &description_for(status, retry_after), retry_after);
         }
         let chat_id = int_param(params, "chat_id").unwrap_or(0);
+        if let Some(refused) = st.over_limit(chat_id) {
+            return refused;
+        }
         let text = str_param(params, "text").unwrap_or_default();
         let reply_markup = json_param(params, "reply_markup");
         let message_id = st.take_message_id();
         let msg = st.text_message_json(chat_id, message_id, &bot_user_json(), &text, reply_markup.as_ref());
         st.messages
             .insert((chat_id, message_id), StoredMessage { text: text.clone(), reply_markup: reply_markup.clone() });
-        st.sent.push(SentMessage { chat_id, message_id, text, reply_markup });
+        let sent = SentMessage { chat_id, message_id, text, reply_markup, at: std::time::Instant::now() };
+        if !st.subscribers.is_empty() {
+            st.subscribers.retain(|s| s.send(sent.clone()).is_ok());
+        }
+        st.sent.push(sent);
         drop(st);
         self.inner.message_sent.notify_waiters();
         ok(msg)
@@ -485,6 +648,9 @@ impl FakeTelegram {
     fn send_document(&self, params: &Value) -> Response {
         let mut st = self.lock();
         let chat_id = int_param(params, "chat_id").unwrap_or(0);
+        if let Some(refused) = st.over_limit(chat_id) {
+            return refused;
+        }
         let caption = str_param(params, "caption");
         let upload = params.get("document").filter(|d| d.is_object());
         let file_name = upload.and_then(|d| d.get("file_name")).and_then(Value::as_str).map(str::to_owned);
@@ -494,7 +660,8 @@ impl FakeTelegram {
             .and_then(|s| usize::try_from(s).ok())
             .unwrap_or(0);
         let message_id = st.take_message_id();
-        st.documents.push(SentDocument { chat_id, caption: caption.clone(), file_name: file_name.clone(), size });
+        let at = std::time::Instant::now();
+        st.documents.push(SentDocument { chat_id, caption: caption.clone(), file_name: file_name.clone(), size, at });
         let mut msg = json!({
             "message_id": message_id,
             "date": unix_now(),
@@ -564,13 +731,21 @@ async fn handle(
                 .map_or_else(|| json!([]), |(_, c)| c.clone());
             ok(commands)
         }
-        "sendmessage" => fake.send_message(&params),
+        "sendmessage" => {
+            let answer = fake.send_message(&params);
+            fake.hold_back().await;
+            answer
+        }
         "answercallbackquery" => {
             fake.lock().callback_answers.push(params);
             ok(Value::Bool(true))
         }
         "editmessagetext" | "editmessagereplymarkup" => fake.edit_message(&method, &params),
-        "senddocument" => fake.send_document(&params),
+        "senddocument" => {
+            let answer = fake.send_document(&params);
+            fake.hold_back().await;
+            answer
+        }
         _ => ok(Value::Bool(true)),
     }
 }
@@ -638,6 +813,20 @@ fn user_json(user: &TgUser) -> Value {
 
 fn update_id(update: &Value) -> i64 {
     update.get("update_id").and_then(Value::as_i64).unwrap_or(0)
+}
+
+/// The most instants (sorted) that fall within any one [`LIMIT_WINDOW`].
+fn peak_in_window(sorted: impl Iterator<Item = std::time::Instant>) -> usize {
+    let mut window = VecDeque::new();
+    let mut peak = 0;
+    for at in sorted {
+        while window.front().is_some_and(|t: &std::time::Instant| at.saturating_duration_since(*t) >= LIMIT_WINDOW) {
+            window.pop_front();
+        }
+        window.push_back(at);
+        peak = peak.max(window.len());
+    }
+    peak
 }
 
 fn unix_now() -> u64 {

@@ -6,8 +6,11 @@
 //! `MAIL FROM:<..> [BODY=8BITMIME]`, `RCPT TO:<..>`, `DATA`, dot-stuffed
 //! content ended by `\r\n.\r\n`, `NOOP` (pool liveness check) and `QUIT`.
 //! `8BITMIME` and `SMTPUTF8` are advertised because lettre refuses to send
-//! non-ASCII messages without them; `STARTTLS`/`AUTH` are not, so lettre
-//! stays in plain text.
+//! non-ASCII messages without them; `STARTTLS` is not, so lettre stays in
+//! plain text. `AUTH PLAIN LOGIN` is advertised and any login is accepted
+//! (and recorded, see [`SmtpSink::logins`]), so an `smtp://user:password@…`
+//! URL works as it would against a real relay; a client without credentials
+//! never uses it.
 //!
 //! Received mail is parsed so tests can assert on human-readable text:
 //! [`ReceivedMail::subject`] is RFC 2047-decoded and [`ReceivedMail::body`] is
@@ -58,6 +61,8 @@ pub struct SmtpSink {
 struct Inner {
     addr: SocketAddr,
     mails: Mutex<Vec<ReceivedMail>>,
+    /// `(user, password)` of every successful `AUTH`.
+    logins: Mutex<Vec<(String, String)>>,
     down: AtomicBool,
     /// Signalled whenever a message is stored.
     received: Notify,
@@ -73,6 +78,7 @@ impl SmtpSink {
             inner: Arc::new(Inner {
                 addr,
                 mails: Mutex::new(Vec::new()),
+                logins: Mutex::new(Vec::new()),
                 down: AtomicBool::new(false),
                 received: Notify::new(),
             }),
@@ -141,6 +147,11 @@ impl SmtpSink {
         }
     }
 
+    /// `(user, password)` of every login (`AUTH PLAIN` / `AUTH LOGIN`), in order.
+    pub fn logins(&self) -> Vec<(String, String)> {
+        self.inner.logins.lock().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+
     /// While down, new connections are greeted with `421` and open sessions
     /// answer `421` to `MAIL`, `DATA` and `NOOP` (then hang up), so the sender
     /// sees a transient failure whether or not it pools connections.
@@ -186,6 +197,7 @@ async fn session(stream: TcpStream, inner: &Inner) -> std::io::Result<()> {
                             "250-guanxi-smtp-sink greets {arg}\r\n\
                              250-PIPELINING\r\n\
                              250-8BITMIME\r\n\
+                             250-AUTH PLAIN LOGIN\r\n\
                              250 SMTPUTF8\r\n"
                         )
                         .as_bytes(),
@@ -223,6 +235,13 @@ async fn session(stream: TcpStream, inner: &Inner) -> std::io::Result<()> {
                 inner.received.notify_waiters();
                 b"250 2.0.0 OK queued\r\n"
             }
+            "AUTH" => match authenticate(arg, &mut reader, &mut write).await? {
+                Some(login) => {
+                    inner.logins.lock().unwrap_or_else(PoisonError::into_inner).push(login);
+                    b"235 2.7.0 Authentication successful\r\n"
+                }
+                None => b"504 5.5.4 Unrecognized authentication type\r\n",
+            },
             "RSET" => {
                 from = None;
                 to.clear();
@@ -237,6 +256,48 @@ async fn session(stream: TcpStream, inner: &Inner) -> std::io::Result<()> {
             _ => b"502 5.5.2 Command not recognized\r\n",
         };
         write.write_all(reply).await?;
+    }
+}
+
+/// `AUTH PLAIN [initial]` or `AUTH LOGIN [user]`, asking for what the client has not sent
+/// yet; any credentials are accepted. `None` for another mechanism.
+async fn authenticate<R, W>(arg: &str, reader: &mut R, write: &mut W) -> std::io::Result<Option<(String, String)>>
+where
+    R: tokio::io::AsyncBufRead + Unpin,
+    W: tokio::io::AsyncWrite + Unpin,
+{
+    let (mechanism, initial) = arg.trim().split_once(' ').unwrap_or((arg.trim(), ""));
+    let decode = |s: &str| String::from_utf8_lossy(&decode_base64(s.trim())).into_owned();
+    async fn ask<R, W>(reader: &mut R, write: &mut W, challenge: &[u8]) -> std::io::Result<String>
+    where
+        R: tokio::io::AsyncBufRead + Unpin,
+        W: tokio::io::AsyncWrite + Unpin,
+    {
+        write.write_all(challenge).await?;
+        let mut line = Vec::new();
+        reader.read_until(b'\n', &mut line).await?;
+        Ok(String::from_utf8_lossy(&line).trim_end_matches(['\r', '\n']).to_owned())
+    }
+    match mechanism.to_ascii_uppercase().as_str() {
+        "PLAIN" => {
+            let response = if initial.is_empty() { ask(reader, write, b"334 \r\n").await? } else { initial.to_owned() };
+            // authzid NUL authcid NUL password
+            let decoded = decode(&response);
+            let mut parts = decoded.split('\0').skip(1);
+            let user = parts.next().unwrap_or_default().to_owned();
+            let password = parts.next().unwrap_or_default().to_owned();
+            Ok(Some((user, password)))
+        }
+        "LOGIN" => {
+            let user = if initial.is_empty() {
+                ask(reader, write, b"334 VXNlcm5hbWU6\r\n").await?
+            } else {
+                initial.to_owned()
+            };
+            let password = ask(reader, write, b"334 UGFzc3dvcmQ6\r\n").await?;
+            Ok(Some((decode(&user), decode(&password))))
+        }
+        _ => Ok(None),
     }
 }
 

@@ -1,0 +1,437 @@
+//! Update handling throughput: the whole bot against a bare teloxide echo bot.
+//!
+//! What it measures: how many Telegram updates a second the real app handles end to end, and
+//! how many complaints a second that is, when N customers (distinct private chats) each file a
+//! complaint through the customer dialogue at the same time. Each customer sends 9 updates and
+//! waits for the bot's answer to each before sending the next, as a person does:
+//! `/complain`, the company, the address (`-`), the contact, the phone, what happened, what
+//! they ask for, a text that ends the attachments step, and the "submit" button under the
+//! summary. A complaint is complete when the acceptance reply with its `TS-…` number reaches
+//! the fake Bot API. The same N chats then send 9 texts each to a bare teloxide echo bot (one
+//! `Dispatcher` endpoint doing `bot.send_message(msg.chat.id, text)`) on the same fake server
+//! in the same process, which is what the framework alone costs for the same updates.
+//!
+//! Why: every update of ours reads the sender's staff record and dialogue state, writes the
+//! new state, and queues its reply in the outbox, from which the worker claims, sends and
+//! completes it; the echo bot does none of that. The project asks that our bot stays within
+//! 2x of the bare framework in updates a second; the bench prints the ratio.
+//!
+//! How: `tests/api/helpers/fake_telegram.rs` (an in-process fake Bot API over real HTTP on
+//! 127.0.0.1) serves both bots, one after the other, never both at once. Our app is built as
+//! the tests build it (`Settings::load_with`, `startup::build_context` with a `FixedClock` on
+//! a working-day morning) on a fresh SQLite file in a temp dir, and optionally a fresh
+//! PostgreSQL database, and started with `startup::start` and `Tasks { tick_every_minute:
+//! false, background_worker: true }`: the dispatcher and the outbox worker run, the minute
+//! tick does not. Telegram's flood limits in our settings are raised to 10,000 a second
+//! overall and per chat, because this measures handling, not pacing (real Telegram allows 30
+//! a second overall and 1 a second per chat, which would cap the run at 30 replies a second).
+//! Two service staff are on the books, so each complaint also alerts them, as in production;
+//! their alerts are counted in "bot sends" but are not what the driver waits for. Before each
+//! timed run, 10 other customers go through the same script untimed (connections, prepared
+//! statements). Elapsed time runs from the first update queued to the last expected answer
+//! received; the reply latency is from queuing an update to the fake accepting its answer.
+//! The bots, the fake server and the driver share one tokio runtime on this machine's cores.
+//!
+//! Run it with `cargo bench --bench updates`. Environment variables:
+//!
+//! - `GUANXI_BENCH_CUSTOMERS`: customers (chats) per timed run, default 200.
+//! - `GUANXI_BENCH_STAFF`: service staff alerted of each complaint, default 2.
+//! - `GUANXI_BENCH_PG`: a PostgreSQL URL (e.g. `postgres://postgres@127.0.0.1:5432/test`); our
+//!   bot then also runs on a fresh database `guanxi_bench_<pid>` beside it, dropped at the end.
+//! - `GUANXI_BENCH_SQLITE=0`: skip our bot on SQLite.
+//! - `GUANXI_BENCH_LOG`: a tracing filter for stderr (e.g. `guanxi=debug`).
+//!
+//! Output: a Markdown table on stdout, one row per bot and database, and the ratios; progress
+//! goes to stderr.
+
+mod common;
+#[path = "../tests/api/helpers/fake_telegram.rs"]
+mod fake_telegram;
+
+use std::collections::HashMap;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail, ensure};
+use chrono::{DateTime, Utc};
+use guanxi::clock::FixedClock;
+use guanxi::config::Settings;
+use guanxi::domain::ids::TelegramUserId;
+use guanxi::domain::staff::Role;
+use guanxi::email::Mailer;
+use guanxi::locale::Locale;
+use guanxi::services::{self, Ctx};
+use guanxi::startup::{self, Tasks};
+use guanxi::telegram;
+use guanxi::templates::keys;
+use teloxide::dispatching::ShutdownToken;
+use teloxide::prelude::*;
+
+use common::{Backend, NOW, Place, env_flag};
+use fake_telegram::{FakeTelegram, SentMessage, TgUser};
+
+const TOKEN: &str = "123456:BENCH-guanxi";
+const ECHO_TOKEN: &str = "654321:BENCH-echo";
+/// Updates each customer sends.
+const STEPS: usize = 9;
+/// What a customer types at each step but the last (a button press for our bot, a text
+/// for the echo bot). Step 1, the company, gets the customer's number appended.
+const TEXTS: [&str; STEPS] = [
+    "/complain",
+    "基准测试机械有限公司",
+    "-",
+    "王建国",
+    "139 0000 1111",
+    "上周到货的轴承有 30 件尺寸超差",
+    "退货并补发合格品",
+    "无",
+    "提交",
+];
+/// Customers who go through the script untimed before each timed run.
+const WARM_UP: usize = 10;
+/// Chat ids of the warm-up customers, then of the timed ones.
+const WARM_UP_FIRST_ID: i64 = 5_000_000;
+const TIMED_FIRST_ID: i64 = 5_100_000;
+/// Telegram ids of the service staff.
+const STAFF_FIRST_ID: i64 = 8_000_000;
+/// A run fails when no expected answer arrives for this long.
+const STALL: Duration = Duration::from_secs(30);
+/// How long a bot may take to stop once asked.
+const STOP_WITHIN: Duration = Duration::from_secs(30);
+
+fn main() -> ExitCode {
+    if let Some(filter) = env_flag("GUANXI_BENCH_LOG") {
+        match tracing_subscriber::EnvFilter::try_new(filter) {
+            Ok(filter) => tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init(),
+            Err(error) => {
+                eprintln!("GUANXI_BENCH_LOG: {error}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    let result = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(anyhow::Error::from)
+        .and_then(|runtime| runtime.block_on(run()));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("updates bench failed: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Which bot a run drives, which decides what it sends at the last step and expects back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Script {
+    /// Our bot: the complaint form, submitted with the button.
+    Complaint,
+    /// The echo bot: the same texts, each echoed.
+    Echo,
+}
+
+/// What one timed run measured.
+struct Run {
+    bot: &'static str,
+    database: &'static str,
+    customers: usize,
+    elapsed: Duration,
+    /// Every `sendMessage` the bot made during the run, alerts to staff included.
+    bot_sends: usize,
+    /// Per update: from queuing it to the fake accepting the answer.
+    latencies: Vec<Duration>,
+}
+
+impl Run {
+    fn updates(&self) -> usize {
+        self.customers * STEPS
+    }
+
+    fn updates_per_sec(&self) -> f64 {
+        self.updates() as f64 / self.elapsed.as_secs_f64()
+    }
+}
+
+async fn run() -> anyhow::Result<()> {
+    let customers: usize =
+        env_flag("GUANXI_BENCH_CUSTOMERS").map(|n| n.replace('_', "").parse()).transpose()?.unwrap_or(200);
+    let staff: usize = env_flag("GUANXI_BENCH_STAFF").map(|n| n.parse()).transpose()?.unwrap_or(2);
+    ensure!(customers > 0, "GUANXI_BENCH_CUSTOMERS must be at least 1");
+    let mut backends = Vec::new();
+    if env_flag("GUANXI_BENCH_SQLITE").as_deref() != Some("0") {
+        backends.push(Backend::Sqlite);
+    }
+    if env_flag("GUANXI_BENCH_PG").is_some() {
+        backends.push(Backend::Postgres);
+    }
+
+    let fake = FakeTelegram::start().await;
+    let mut runs = Vec::new();
+    eprintln!("echo bot: {customers} customers × {STEPS} updates…");
+    runs.push(run_echo(&fake, customers).await.context("the echo bot")?);
+    for backend in backends {
+        eprintln!("guanxi on {}: {customers} customers × {STEPS} updates…", backend.name());
+        let place = Place::create(backend).await?;
+        let run = run_guanxi(&fake, backend, place.url(), customers, staff).await;
+        let removed = place.remove().await;
+        runs.push(run.with_context(|| format!("our bot on {}", backend.name()))?);
+        removed?;
+    }
+    print_table(&runs, staff);
+    Ok(())
+}
+
+async fn run_echo(fake: &FakeTelegram, customers: usize) -> anyhow::Result<Run> {
+    let bot = Bot::new(ECHO_TOKEN).set_api_url(fake.api_url().parse()?);
+    let handler = Update::filter_message().endpoint(|bot: Bot, msg: Message| async move {
+        if let Some(text) = msg.text() {
+            bot.send_message(msg.chat.id, text).await?;
+        }
+        Ok::<(), teloxide::RequestError>(())
+    });
+    let mut dispatcher = Dispatcher::builder(bot, handler).build();
+    let token = dispatcher.shutdown_token();
+    let polls = fake.calls("getupdates");
+    let task = tokio::spawn(async move { dispatcher.dispatch().await });
+    wait_for_polling(fake, polls).await?;
+    let measured = async {
+        drive(fake, Script::Echo, None, WARM_UP_FIRST_ID, WARM_UP).await?;
+        drive(fake, Script::Echo, None, TIMED_FIRST_ID, customers).await
+    }
+    .await;
+    stop_dispatcher(&token, task).await;
+    let (elapsed, bot_sends, latencies) = measured?;
+    Ok(Run { bot: "teloxide echo", database: "—", customers, elapsed, bot_sends, latencies })
+}
+
+async fn run_guanxi(
+    fake: &FakeTelegram,
+    backend: Backend,
+    url: &str,
+    customers: usize,
+    staff: usize,
+) -> anyhow::Result<Run> {
+    let mail_dir = tempfile::Builder::new().prefix("guanxi-bench-mail-").tempdir()?;
+    let env: HashMap<&str, String> = HashMap::from([
+        ("TELOXIDE_TOKEN", TOKEN.to_owned()),
+        ("TELOXIDE_API_URL", fake.api_url()),
+        ("DATABASE_URL", url.to_owned()),
+        ("GUANXI_MAIL_DIR", mail_dir.path().display().to_string()),
+    ]);
+    let mut settings = Settings::load_with(None, |k| env.get(k).cloned()).context("bench settings")?;
+    // Handling, not pacing: Telegram's limits would cap the run at 30 replies a second.
+    settings.rate_limits.messages_per_sec_overall = 10_000;
+    settings.rate_limits.messages_per_sec_chat = 10_000;
+    settings.rate_limits.messages_per_min_chat = 100_000;
+    let now: DateTime<Utc> = NOW.parse()?;
+    let ctx = startup::build_context(settings, Arc::new(FixedClock(now))).await.context("building the app")?;
+    for s in 0..staff {
+        let id = TelegramUserId(STAFF_FIRST_ID + s as i64);
+        services::staff::add(&ctx, id, &format!("客服{s}"), Role::Service, None, None).await?;
+    }
+    let bot = telegram::build_bot(&ctx.settings, TOKEN);
+    let mailer = Mailer::new(&ctx.settings.mail, &ctx.settings.mail_from)?;
+    let polls = fake.calls("getupdates");
+    let tasks = Tasks { tick_every_minute: false, background_worker: true };
+    let running = startup::start(&ctx, bot, mailer, tasks).await.context("starting the app")?;
+    let measured = async {
+        wait_for_polling(fake, polls).await?;
+        drive(fake, Script::Complaint, Some(&ctx), WARM_UP_FIRST_ID, WARM_UP).await?;
+        drive(fake, Script::Complaint, Some(&ctx), TIMED_FIRST_ID, customers).await
+    }
+    .await;
+    if tokio::time::timeout(STOP_WITHIN, running.stop()).await.is_err() {
+        eprintln!("warning: our bot did not stop within {STOP_WITHIN:?} of the request (see stop_dispatcher)");
+    }
+    let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM complaints").fetch_one(ctx.db.pool()).await?;
+    ctx.db.close().await;
+    let (elapsed, bot_sends, latencies) = measured?;
+    ensure!(stored == (WARM_UP + customers) as i64, "{stored} complaints stored, expected {}", WARM_UP + customers);
+    Ok(Run { bot: "guanxi", database: backend.name(), customers, elapsed, bot_sends, latencies })
+}
+
+/// Wait until the bot has asked for updates at least once more than `before` times.
+async fn wait_for_polling(fake: &FakeTelegram, before: usize) -> anyhow::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while fake.calls("getupdates") <= before {
+        ensure!(Instant::now() < deadline, "the bot did not start polling within 10 s");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    Ok(())
+}
+
+/// Ask the dispatcher to stop and wait for its task to end.
+///
+/// Not through the future `shutdown()` returns: teloxide 0.17 signals both the request and the
+/// completion with `Notify::notify_waiters`, which wakes only tasks already waiting, so either
+/// can be missed. A run once hung here with the echo bot still long-polling minutes after the
+/// request; so the task gets a deadline, and is aborted (with a warning) past it.
+async fn stop_dispatcher(token: &ShutdownToken, mut task: tokio::task::JoinHandle<()>) {
+    while token.shutdown().is_err() && !task.is_finished() {
+        // Not running yet (still in getMe): ask again.
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    if tokio::time::timeout(STOP_WITHIN, &mut task).await.is_err() {
+        eprintln!("warning: the echo bot did not stop within {STOP_WITHIN:?} of the request; aborted");
+        task.abort();
+    }
+}
+
+/// Play the script for `customers` chats from `first_id` on, all at once, each waiting for
+/// the answer to one update before sending the next. Returns the elapsed time, the bot's
+/// sends during the run and the per-update latencies.
+async fn drive(
+    fake: &FakeTelegram,
+    script: Script,
+    ctx: Option<&Ctx>,
+    first_id: i64,
+    customers: usize,
+) -> anyhow::Result<(Duration, usize, Vec<Duration>)> {
+    let expected = ctx.map(|ctx| expected_prompts(ctx, Locale::ZhCn));
+    let users: Vec<TgUser> = (0..customers).map(|i| TgUser::new(first_id + i as i64, "基准客户")).collect();
+    let mut step = vec![0usize; customers];
+    let mut queued_at = vec![Instant::now(); customers];
+    let mut latencies = Vec::with_capacity(customers * STEPS);
+    let mut sent = fake.subscribe_sent();
+    let started = Instant::now();
+    for (i, user) in users.iter().enumerate() {
+        fake.push_text(user, &text_for(0, i));
+        queued_at[i] = Instant::now();
+    }
+    let mut completed = 0;
+    let mut bot_sends = 0;
+    while completed < customers {
+        let msg = match tokio::time::timeout(STALL, sent.recv()).await {
+            Ok(Some(msg)) => msg,
+            Ok(None) => bail!("the fake stopped"),
+            Err(_) => bail!(
+                "no answer for {STALL:?}: {completed} of {customers} done; customers per step: {:?}",
+                (0..=STEPS).map(|s| step.iter().filter(|&&x| x == s).count()).collect::<Vec<_>>()
+            ),
+        };
+        bot_sends += 1;
+        let Some(i) = usize::try_from(msg.chat_id - first_id).ok().filter(|&i| i < customers) else {
+            continue; // an alert to staff
+        };
+        let s = step[i];
+        ensure!(s < STEPS, "customer {i} got an answer after the last step: {:?}", msg.text);
+        latencies.push(msg.at.saturating_duration_since(queued_at[i]));
+        check_answer(script, expected.as_deref(), s, i, &msg)?;
+        step[i] = s + 1;
+        if s + 1 == STEPS {
+            completed += 1;
+            continue;
+        }
+        match script {
+            // The summary's "submit" button, pressed on the message that carries it.
+            Script::Complaint if s + 1 == STEPS - 1 => {
+                fake.push_callback(&users[i], msg.message_id, "form:submit");
+            }
+            _ => {
+                fake.push_text(&users[i], &text_for(s + 1, i));
+            }
+        }
+        queued_at[i] = Instant::now();
+    }
+    Ok((started.elapsed(), bot_sends, latencies))
+}
+
+fn text_for(step: usize, customer: usize) -> String {
+    match step {
+        1 => format!("{} {customer}", TEXTS[1]),
+        s => TEXTS[s].to_owned(),
+    }
+}
+
+/// Our bot's exact prompts for the first six steps (zh-CN, the customers' locale).
+fn expected_prompts(ctx: &Ctx, locale: Locale) -> Vec<String> {
+    [
+        keys::FORM_ASK_COMPANY,
+        keys::FORM_ASK_ADDRESS,
+        keys::FORM_ASK_CONTACT,
+        keys::FORM_ASK_PHONE,
+        keys::FORM_ASK_DESCRIPTION,
+        keys::FORM_ASK_REQUEST,
+    ]
+    .into_iter()
+    .map(|key| ctx.templates.render(locale, key, &[]))
+    .collect()
+}
+
+/// Is `msg` the answer the script expects at `step`? Anything else (an error message, a
+/// reply to the wrong step) fails the run rather than counting.
+fn check_answer(
+    script: Script,
+    prompts: Option<&[String]>,
+    step: usize,
+    customer: usize,
+    msg: &SentMessage,
+) -> anyhow::Result<()> {
+    let has_button = |data: &str| msg.reply_markup.as_ref().is_some_and(|m| m.to_string().contains(data));
+    let ok = match (script, step) {
+        (Script::Echo, s) => msg.text == text_for(s, customer),
+        (Script::Complaint, s) if s < 6 => prompts.is_some_and(|p| msg.text == p[s]),
+        (Script::Complaint, 6) => has_button("\"form:done\""),
+        (Script::Complaint, 7) => has_button("\"form:submit\""),
+        (Script::Complaint, _) => msg.text.contains("TS-"),
+    };
+    ensure!(ok, "customer {customer}, step {step}: unexpected answer {:?}", msg.text);
+    Ok(())
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted.get(index).copied().unwrap_or_default()
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
+}
+
+fn print_table(runs: &[Run], staff: usize) {
+    println!(
+        "Rate limits of our bot raised to 10,000/s overall and per chat: this measures update handling, \
+         not Telegram pacing. {staff} service staff are alerted of each complaint."
+    );
+    println!();
+    println!(
+        "| bot | database | customers | updates | bot sends | elapsed | updates/s | complaints/s | \
+         answer p50 | answer p99 | answer max |"
+    );
+    println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for run in runs {
+        let mut sorted = run.latencies.clone();
+        sorted.sort();
+        let complaints = match run.bot {
+            "guanxi" => format!("{:.1}", run.customers as f64 / run.elapsed.as_secs_f64()),
+            _ => "—".to_owned(),
+        };
+        println!(
+            "| {} | {} | {} | {} | {} | {:.2} s | {:.0} | {} | {} | {} | {} |",
+            run.bot,
+            run.database,
+            run.customers,
+            run.updates(),
+            run.bot_sends,
+            run.elapsed.as_secs_f64(),
+            run.updates_per_sec(),
+            complaints,
+            ms(percentile(&sorted, 0.5)),
+            ms(percentile(&sorted, 0.99)),
+            ms(sorted.last().copied().unwrap_or_default()),
+        );
+    }
+    let Some(echo) = runs.iter().find(|r| r.bot == "teloxide echo") else { return };
+    println!();
+    for run in runs.iter().filter(|r| r.bot == "guanxi") {
+        let ratio = echo.updates_per_sec() / run.updates_per_sec();
+        let verdict = if ratio <= 2.0 { "within" } else { "NOT within" };
+        println!(
+            "- {}: the echo bot handles {ratio:.2}x as many updates a second as ours ({verdict} the 2x target).",
+            run.database
+        );
+    }
+}

@@ -132,6 +132,46 @@ impl FlakyProxy {
     }
 }
 
+/// The app on a database URL of the test's choosing, with a rep who owns one A-tier customer:
+/// the rep's digest is due every working day.
+struct OwnApp {
+    telegram: FakeTelegram,
+    smtp: SmtpSink,
+    clock: ManualClock,
+    ctx: Ctx,
+    worker: Worker,
+}
+
+async fn app_on(url: &str, customer: &str) -> OwnApp {
+    let telegram = FakeTelegram::start().await;
+    let smtp = SmtpSink::start().await;
+    let clock = ManualClock::new(beijing("2026-01-05 08:00"));
+    let ctx =
+        guanxi::startup::build_context(settings_for(&telegram, &smtp, url), Arc::new(clock.clone())).await.unwrap();
+    let worker = worker_for(&ctx);
+    let rep = guanxi::services::staff::add(
+        &ctx,
+        guanxi::domain::ids::TelegramUserId(9001),
+        "孙销售",
+        guanxi::domain::staff::Role::Rep,
+        None,
+        None,
+    )
+    .await
+    .unwrap();
+    let now = guanxi::clock::Clock::now(&clock);
+    guanxi::services::customers::create(&ctx, customer, Tier::A, Some(rep.id), Default::default(), None, now)
+        .await
+        .unwrap();
+    OwnApp { telegram, smtp, clock, ctx, worker }
+}
+
+fn worker_for(ctx: &Ctx) -> Worker {
+    let bot = guanxi::telegram::build_bot(&ctx.settings, TOKEN);
+    let mailer = guanxi::email::Mailer::new(&ctx.settings.mail, &ctx.settings.mail_from).unwrap();
+    Worker::new(ctx.clone(), bot, mailer)
+}
+
 #[tokio::test]
 async fn postgres_restarted_mid_run_the_service_recovers_by_itself() {
     if db::backend() != "postgres" {
@@ -145,37 +185,7 @@ async fn postgres_restarted_mid_run_the_service_recovers_by_itself() {
     let target = tokio::net::lookup_host(target).await.unwrap().next().unwrap();
     let proxy = FlakyProxy::start(target).await;
     url.set_port(Some(proxy.addr.port())).unwrap();
-    let telegram = FakeTelegram::start().await;
-    let smtp = SmtpSink::start().await;
-    let clock = ManualClock::new(beijing("2026-01-05 08:00"));
-    let ctx: Ctx =
-        guanxi::startup::build_context(settings_for(&telegram, &smtp, url.as_str()), Arc::new(clock.clone()))
-            .await
-            .unwrap();
-    let bot = guanxi::telegram::build_bot(&ctx.settings, TOKEN);
-    let mailer = guanxi::email::Mailer::new(&ctx.settings.mail, &ctx.settings.mail_from).unwrap();
-    let worker = Worker::new(ctx.clone(), bot, mailer);
-    let rep = guanxi::services::staff::add(
-        &ctx,
-        guanxi::domain::ids::TelegramUserId(9001),
-        "孙销售",
-        guanxi::domain::staff::Role::Rep,
-        None,
-        None,
-    )
-    .await
-    .unwrap();
-    guanxi::services::customers::create(
-        &ctx,
-        "重启公司",
-        Tier::A,
-        Some(rep.id),
-        Default::default(),
-        None,
-        guanxi::clock::Clock::now(&clock),
-    )
-    .await
-    .unwrap();
+    let OwnApp { telegram, clock, ctx, worker, .. } = app_on(url.as_str(), "重启公司").await;
 
     // Act: the server "restarts" just before the round; the tick fails, then the server is back.
     proxy.set_up(false);
@@ -267,29 +277,8 @@ async fn sqlite_on_a_full_or_read_only_disk_gives_a_clear_error_and_loses_nothin
         return;
     };
     // Arrange: the app's SQLite file on the small disk, a digest already queued and one owed.
-    let telegram = FakeTelegram::start().await;
-    let smtp = SmtpSink::start().await;
-    let clock = ManualClock::new(beijing("2026-01-05 08:00"));
     let url = format!("sqlite://{}", disk.path().join("guanxi.db").display());
-    let ctx =
-        guanxi::startup::build_context(settings_for(&telegram, &smtp, &url), Arc::new(clock.clone())).await.unwrap();
-    let bot = guanxi::telegram::build_bot(&ctx.settings, TOKEN);
-    let mailer = guanxi::email::Mailer::new(&ctx.settings.mail, &ctx.settings.mail_from).unwrap();
-    let worker = Worker::new(ctx.clone(), bot, mailer);
-    let rep = guanxi::services::staff::add(
-        &ctx,
-        guanxi::domain::ids::TelegramUserId(9001),
-        "孙销售",
-        guanxi::domain::staff::Role::Rep,
-        None,
-        None,
-    )
-    .await
-    .unwrap();
-    let now = guanxi::clock::Clock::now(&clock);
-    guanxi::services::customers::create(&ctx, "磁盘公司", Tier::A, Some(rep.id), Default::default(), None, now)
-        .await
-        .unwrap();
+    let OwnApp { telegram, smtp, clock, ctx, worker } = app_on(&url, "磁盘公司").await;
     clock.set(beijing("2026-01-05 09:00"));
     let first = planner::plan(&ctx, guanxi::clock::Clock::now(&clock)).await.unwrap();
     assert_eq!(first.digests, 1);
@@ -314,9 +303,7 @@ async fn sqlite_on_a_full_or_read_only_disk_gives_a_clear_error_and_loses_nothin
     disk.remount("rw");
     let ctx = guanxi::startup::build_context(settings, Arc::new(clock.clone())).await.unwrap();
     let after_ro = planner::plan(&ctx, guanxi::clock::Clock::now(&clock)).await.unwrap();
-    let bot = guanxi::telegram::build_bot(&ctx.settings, TOKEN);
-    let mailer = guanxi::email::Mailer::new(&ctx.settings.mail, &ctx.settings.mail_from).unwrap();
-    let sent = Worker::new(ctx.clone(), bot, mailer).run_until_empty(guanxi::clock::Clock::now(&clock)).await.unwrap();
+    let sent = worker_for(&ctx).run_until_empty(guanxi::clock::Clock::now(&clock)).await.unwrap();
     drop(worker);
 
     // Assert: errors that say what is wrong, an intact database, and every digest delivered.

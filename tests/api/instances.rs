@@ -483,9 +483,16 @@ async fn a_frozen_worker_past_its_lease_does_not_send_a_second_time() {
     println!("{TEST} ({}): {:.1?}", db::backend(), started.elapsed());
 }
 
-/// `n` weekdays from `from` on.
+/// `n` working days from `from` on: weekdays outside the 2026 Spring Festival break (15–23
+/// February, from the State Council's schedule; its make-up Saturdays are simply not used).
 fn weekdays(from: NaiveDate, n: usize) -> Vec<NaiveDate> {
-    from.iter_days().filter(|d| !matches!(d.weekday(), Weekday::Sat | Weekday::Sun)).take(n).collect()
+    let break_from = NaiveDate::from_ymd_opt(2026, 2, 15).expect("a date");
+    let break_until = NaiveDate::from_ymd_opt(2026, 2, 23).expect("a date");
+    from.iter_days()
+        .filter(|d| !matches!(d.weekday(), Weekday::Sat | Weekday::Sun))
+        .filter(|d| !(break_from..=break_until).contains(d))
+        .take(n)
+        .collect()
 }
 
 /// 10:00 Beijing time on `day`, plus `minutes`.

@@ -32,8 +32,8 @@ pub async fn fresh() -> TestDb {
 
 static LEFTOVERS_DROPPED: OnceCell<()> = OnceCell::const_new();
 
-/// Create `guanxi_test_<pid>_<random>` next to the given database. Databases left by
-/// earlier runs (other pids) are dropped once per process.
+/// Create `guanxi_test_<pid>_<created>_<random>` next to the given database. Databases left
+/// by earlier runs (other pids, created more than six hours ago) are dropped once per process.
 async fn fresh_postgres(base: &str) -> TestDb {
     let pid = std::process::id();
     LEFTOVERS_DROPPED
@@ -44,14 +44,22 @@ async fn fresh_postgres(base: &str) -> TestDb {
                     .fetch_all(&mut conn)
                     .await
                     .expect("listing test databases");
-            for name in names.into_iter().filter(|n| !n.starts_with(&format!("guanxi_test_{pid}_"))) {
+            // Only databases of runs that are surely over: another test run may be going on
+            // at the same time (names carry their creation time in seconds).
+            let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+            let stale = |name: &str| {
+                let created = name.split('_').nth(3).and_then(|t| t.parse::<u64>().ok());
+                created.is_none_or(|t| t + 6 * 3600 < now)
+            };
+            for name in names.into_iter().filter(|n| !n.starts_with(&format!("guanxi_test_{pid}_")) && stale(n)) {
                 let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")))
                     .execute(&mut conn)
                     .await;
             }
         })
         .await;
-    let name = format!("guanxi_test_{pid}_{:016x}", rand::random::<u64>());
+    let created = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let name = format!("guanxi_test_{pid}_{created}_{:016x}", rand::random::<u64>());
     let mut conn = PgConnection::connect(base).await.expect("TEST_DATABASE_URL must reach PostgreSQL");
     sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
         .execute(&mut conn)

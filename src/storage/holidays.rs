@@ -86,7 +86,10 @@ pub async fn replace_years(conn: &mut AnyConnection, days: &[HolidayDay]) -> any
     }
     for d in days {
         sqlx::query(
-            "INSERT INTO holidays (day, year, kind, name, festival, estimated) VALUES ($1, $2, $3, $4, $5, $6)",
+            // Two requests may seed a new year at the same moment (PostgreSQL, READ COMMITTED):
+            // both compute the same schedule, so the second one's rows are simply already there.
+            "INSERT INTO holidays (day, year, kind, name, festival, estimated) VALUES ($1, $2, $3, $4, $5, $6)
+             ON CONFLICT DO NOTHING",
         )
         .bind(date_text(d.date))
         .bind(i64::from(d.date.year()))

@@ -213,6 +213,9 @@ pub mod keys {
         CUSTOMER_LIST_HEADER = "bot.customer.list_header";
         CUSTOMER_LIST_LINE = "bot.customer.list_line";
         CUSTOMER_LIST_EMPTY = "bot.customer.list_empty";
+        CUSTOMER_LIST_PAGE = "bot.customer.list_page";
+        BTN_LIST_PREVIOUS = "bot.customer.list_previous";
+        BTN_LIST_NEXT = "bot.customer.list_next";
         CARD = "bot.customer.card";
         CARD_FIELD = "bot.customer.card_field";
         CARD_CONTACT = "bot.customer.card_contact";

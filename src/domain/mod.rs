@@ -13,6 +13,7 @@ pub mod customer;
 pub mod escalation;
 pub mod ids;
 pub mod invite;
+pub mod page;
 pub mod prc_calendar;
 pub mod quiet;
 pub mod report;

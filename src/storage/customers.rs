@@ -253,6 +253,35 @@ pub async fn by_owner(conn: &mut AnyConnection, owner: StaffId) -> anyhow::Resul
     rows.into_iter().map(CustomerRecord::try_from).collect()
 }
 
+/// One page of a rep's active customers, by archive number (`/customers`).
+pub async fn page_by_owner(
+    conn: &mut AnyConnection,
+    owner: StaffId,
+    offset: u64,
+    limit: u32,
+) -> anyhow::Result<Vec<CustomerRecord>> {
+    let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM customers WHERE active = 1 AND owner_id = $1 ORDER BY id LIMIT $2 OFFSET $3"
+    )))
+    .bind(owner.0)
+    .bind(i64::from(limit))
+    .bind(i64::try_from(offset).unwrap_or(i64::MAX))
+    .fetch_all(conn)
+    .await
+    .context("listing a page of a rep's customers")?;
+    rows.into_iter().map(CustomerRecord::try_from).collect()
+}
+
+/// How many active customers a rep owns.
+pub async fn count_by_owner(conn: &mut AnyConnection, owner: StaffId) -> anyhow::Result<u64> {
+    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM customers WHERE active = 1 AND owner_id = $1")
+        .bind(owner.0)
+        .fetch_one(conn)
+        .await
+        .context("counting a rep's customers")?;
+    Ok(u64::try_from(count).unwrap_or_default())
+}
+
 /// Every active customer, by archive number (for export).
 pub async fn all(conn: &mut AnyConnection) -> anyhow::Result<Vec<CustomerRecord>> {
     let rows: Vec<Row> =

@@ -252,7 +252,9 @@ async fn handle_callback(ctx: &Ctx, reply: &mut Replier, user: &User, chat_id: i
     // presser may do: a forged or stale button changes nothing.
     match load_staff(ctx, user).await? {
         Some(s) if s.active => match data.split_once(':') {
-            Some(("tier" | "pick", _)) => staff::on_button(ctx, reply, &s, chat_id, data, state).await,
+            Some(("tier" | "pick" | staff::LIST_BUTTON, _)) => {
+                staff::on_button(ctx, reply, &s, chat_id, data, state).await
+            }
             Some(("cw", rest)) => complaints::on_button(ctx, reply, &s, chat_id, rest).await,
             Some(("ar" | "ho" | "ex" | "pg", _)) => access::on_button(ctx, reply, &s, data).await,
             Some(("intake" | "form", _)) => form::on_button(ctx, reply, Some(&s), chat_id, data, state).await,

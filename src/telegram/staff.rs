@@ -9,6 +9,7 @@ use crate::domain::agenda::Agenda;
 use crate::domain::cadence::Action;
 use crate::domain::customer::{CardFields, CustomerName, Phone, Tier, optional_text};
 use crate::domain::ids::CustomerId;
+use crate::domain::page::Page;
 use crate::render;
 use crate::services::{self, Ctx};
 use crate::storage::contacts::{self, Contact};
@@ -16,6 +17,9 @@ use crate::storage::customers::{self, CustomerRecord};
 use crate::storage::interactions;
 use crate::storage::staff::{self as staff_store, Staff};
 use crate::templates::keys;
+
+/// The callback prefix of `/customers` page buttons: `cl:<page>`.
+pub(super) const LIST_BUTTON: &str = "cl";
 
 /// How many customers a reference may match before we ask the person to be more specific.
 const MAX_CANDIDATES: i64 = 8;
@@ -42,7 +46,7 @@ pub(super) async fn run_command(
                 reply.template(keys::NOTHING_TO_CANCEL, &[]).await
             }
         }
-        Command::Customers => list_customers(ctx, reply, staff).await,
+        Command::Customers => list_customers(ctx, reply, staff, 1).await,
         Command::Customer(reference) => {
             let found = find(ctx, staff, &reference).await?;
             match found.as_slice() {
@@ -188,22 +192,45 @@ async fn show_card(ctx: &Ctx, reply: &mut Replier, staff: &Staff, id: CustomerId
     reply.text(&text, None).await
 }
 
-async fn list_customers(ctx: &Ctx, reply: &mut Replier, staff: &Staff) -> anyhow::Result<()> {
-    let mine = {
+/// Customers per `/customers` page: about 40 lines stay well inside Telegram's 4,096
+/// characters with long company names.
+pub const CUSTOMERS_PER_PAGE: u32 = 40;
+
+/// One page of the rep's customers; only the customers shown are logged as read.
+async fn list_customers(ctx: &Ctx, reply: &mut Replier, staff: &Staff, requested: u32) -> anyhow::Result<()> {
+    let (page, total, records) = {
         let mut conn = ctx.db.pool().acquire().await?;
-        customers::by_owner(&mut conn, staff.id).await?
+        let total = customers::count_by_owner(&mut conn, staff.id).await?;
+        let page = Page::of(total, CUSTOMERS_PER_PAGE, requested);
+        let records = customers::page_by_owner(&mut conn, staff.id, page.offset(), page.per_page).await?;
+        (page, total, records)
     };
-    if mine.is_empty() {
+    if records.is_empty() {
         return reply.template(keys::CUSTOMER_LIST_EMPTY, &[]).await;
     }
-    let ids: Vec<CustomerId> = mine.iter().map(|r| r.customer.id).collect();
+    let ids: Vec<CustomerId> = records.iter().map(|r| r.customer.id).collect();
     services::access::log_list(ctx, staff, &ids, "public,internal", "/customers").await?;
-    let mut text = reply.render(keys::CUSTOMER_LIST_HEADER, &[("count", &mine.len().to_string())]);
-    for record in &mine {
+    let mut text = reply.render(keys::CUSTOMER_LIST_HEADER, &[("count", &total.to_string())]);
+    if page.pages > 1 {
+        let first = page.offset() + 1;
+        let last = page.offset() + records.len() as u64;
+        text.push('\n');
+        text.push_str(&reply.render(
+            keys::CUSTOMER_LIST_PAGE,
+            &[
+                ("page", &page.number.to_string()),
+                ("pages", &page.pages.to_string()),
+                ("first", &first.to_string()),
+                ("last", &last.to_string()),
+            ],
+        ));
+    }
+    for record in &records {
         text.push('\n');
         text.push_str(&view::list_line(&ctx.templates, reply.locale, record));
     }
-    reply.text(&text, None).await
+    let keyboard = view::page_keyboard(&ctx.templates, reply.locale, LIST_BUTTON, &page);
+    reply.text(&text, keyboard).await
 }
 
 async fn show_due(ctx: &Ctx, reply: &mut Replier, staff: &Staff) -> anyhow::Result<()> {
@@ -334,6 +361,11 @@ pub(super) async fn on_button(
         (Some(("tier", letter)), Some(State::NewCustomer(draft))) if draft.step == Step::Tier => match letter.parse() {
             Ok(tier) => choose_tier(ctx, reply, chat_id, draft, tier).await,
             Err(()) => reply.template(keys::STALE_BUTTON, &[]).await,
+        },
+        // A page button works whatever the dialogue state: it only reads.
+        (Some((LIST_BUTTON, page)), _) => match page.parse::<u32>() {
+            Ok(page) => list_customers(ctx, reply, staff, page).await,
+            Err(_) => reply.template(keys::STALE_BUTTON, &[]).await,
         },
         (Some(("pick", id)), Some(State::PickCustomer { purpose, candidates })) => {
             let Some(id) = id.parse::<i64>().ok().filter(|id| candidates.contains(id)) else {

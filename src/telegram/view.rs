@@ -3,6 +3,7 @@
 use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup};
 
 use crate::domain::customer::Tier;
+use crate::domain::page::Page;
 use crate::locale::Locale;
 use crate::render;
 use crate::services::access::Visibility;
@@ -153,4 +154,17 @@ pub fn yes_no_keyboard(t: &Templates, locale: Locale, prefix: &str) -> InlineKey
         InlineKeyboardButton::callback(t.render(locale, keys::BTN_APPROVE_REQUEST, &[]), format!("{prefix}:yes")),
         InlineKeyboardButton::callback(t.render(locale, keys::BTN_DENY_REQUEST, &[]), format!("{prefix}:no")),
     ]])
+}
+
+/// "Previous" and "next" buttons under one page of a list (`<prefix>:<page>`); none when the
+/// list fits on one page.
+pub fn page_keyboard(t: &Templates, locale: Locale, prefix: &str, page: &Page) -> Option<InlineKeyboardMarkup> {
+    let buttons: Vec<InlineKeyboardButton> =
+        [(page.previous(), keys::BTN_LIST_PREVIOUS), (page.next(), keys::BTN_LIST_NEXT)]
+            .into_iter()
+            .filter_map(|(target, label)| {
+                target.map(|n| InlineKeyboardButton::callback(t.render(locale, label, &[]), format!("{prefix}:{n}")))
+            })
+            .collect();
+    (!buttons.is_empty()).then(|| InlineKeyboardMarkup::new([buttons]))
 }

@@ -203,3 +203,63 @@ async fn replies_are_delivered_by_the_background_worker_when_woken() {
     let sent = app.telegram.wait_for_sent_to(t.rep_user.id, before + 1).await;
     assert!(sent.last().unwrap().text.contains("/newcustomer"));
 }
+
+#[tokio::test]
+async fn a_long_customer_list_is_shown_a_page_at_a_time_and_only_shown_customers_are_logged_as_read() {
+    // Arrange: 95 customers, 40 to a page: pages of 40, 40 and 15.
+    let app = spawn_app().await;
+    let t = team(&app).await;
+    for n in 1..=95 {
+        app.add_customer(&format!("分页客户{n:03}"), Tier::C, &t.rep).await;
+    }
+    let lines = |text: &str| text.lines().filter(|l| l.starts_with('•')).map(str::to_owned).collect::<Vec<_>>();
+
+    // Act + assert: the first page, with only a "next" button.
+    let first = app.say(&t.rep_user, "/customers").await;
+    assert!(first.text.contains("共 95 个") && first.text.contains("第 1/3 页，第 1–40 个"), "{}", first.text);
+    let shown = lines(&first.text);
+    assert_eq!(shown.len(), 40, "{}", first.text);
+    assert!(shown[0].contains("分页客户001") && shown[39].contains("分页客户040"), "{shown:?}");
+    assert_eq!(buttons(&first.reply_markup), [("下一页 ▶".to_owned(), "cl:2".to_owned())]);
+    assert_eq!(reads_logged(&app).await, 40, "only the shown page was read");
+
+    // The middle page has both buttons; the last has the remainder and only "previous".
+    let middle = app.press(&t.rep_user, first.message_id, "cl:2").await;
+    assert!(lines(&middle.text)[0].contains("分页客户041"), "{}", middle.text);
+    assert_eq!(
+        buttons(&middle.reply_markup),
+        [("◀ 上一页".to_owned(), "cl:1".to_owned()), ("下一页 ▶".to_owned(), "cl:3".to_owned())]
+    );
+    let last = app.press(&t.rep_user, middle.message_id, "cl:3").await;
+    let shown = lines(&last.text);
+    assert_eq!(shown.len(), 15, "{}", last.text);
+    assert!(last.text.contains("第 3/3 页，第 81–95 个") && shown[14].contains("分页客户095"), "{}", last.text);
+    assert_eq!(buttons(&last.reply_markup), [("◀ 上一页".to_owned(), "cl:2".to_owned())]);
+    assert_eq!(reads_logged(&app).await, 95);
+
+    // A page past the end (the list shrank, or the data was forged) shows the last page; data
+    // that is no page number is a stale button.
+    assert!(app.press(&t.rep_user, last.message_id, "cl:99").await.text.contains("第 3/3 页"));
+    assert!(app.press(&t.rep_user, last.message_id, "cl:2x").await.text.contains("按钮已失效"));
+
+    // A short list has no page line and no buttons; in English too.
+    let en = TgUser::new(t.rep_user.id, "Sun").with_language("en");
+    let other = app.add_staff(7100, "李销售", Role::Rep, Some(t.manager.telegram_id.0), None).await;
+    app.add_customer("Short List Ltd", Tier::B, &other).await;
+    let other_user = TgUser::new(7100, "Li").with_language("en");
+    let short = app.say(&other_user, "/customers").await;
+    assert!(short.text.starts_with("My customers (1):\n•"), "{}", short.text);
+    assert!(short.reply_markup.is_none(), "{:?}", short.reply_markup);
+    let english = app.say(&en, "/customers").await;
+    assert!(english.text.contains("Page 1 of 3, customers 1–40:"), "{}", english.text);
+    assert_eq!(buttons(&english.reply_markup), [("Next ▶".to_owned(), "cl:2".to_owned())]);
+}
+
+/// Distinct customers logged as read through `/customers`.
+async fn reads_logged(app: &crate::helpers::TestApp) -> i64 {
+    let mut conn = app.ctx.db.pool().acquire().await.expect("connection");
+    sqlx::query_scalar("SELECT COUNT(DISTINCT customer_id) FROM access_log WHERE command = '/customers'")
+        .fetch_one(&mut *conn)
+        .await
+        .expect("counting reads")
+}

@@ -71,17 +71,22 @@ impl Db {
         let backend =
             Backend::from_url(url).with_context(|| format!("unsupported database URL scheme: {}", redact_url(url)))?;
         let options = match backend {
-            Backend::Sqlite => AnyPoolOptions::new().max_connections(4).after_connect(|conn, _| {
-                Box::pin(async move {
-                    // WAL lets readers go on while the worker writes; the busy timeout
-                    // turns writer contention into waiting instead of errors.
-                    conn.execute("PRAGMA journal_mode = WAL").await?;
-                    conn.execute("PRAGMA busy_timeout = 10000").await?;
-                    conn.execute("PRAGMA foreign_keys = ON").await?;
-                    conn.execute("PRAGMA synchronous = NORMAL").await?;
-                    Ok(())
+            // No ping before handing out a connection: an embedded database has no server to
+            // have gone away, and on SQLite each ping is a round trip to the connection's
+            // worker thread — measured as a sizeable share of handling an update.
+            Backend::Sqlite => {
+                AnyPoolOptions::new().max_connections(4).test_before_acquire(false).after_connect(|conn, _| {
+                    Box::pin(async move {
+                        // WAL lets readers go on while the worker writes; the busy timeout
+                        // turns writer contention into waiting instead of errors.
+                        conn.execute("PRAGMA journal_mode = WAL").await?;
+                        conn.execute("PRAGMA busy_timeout = 10000").await?;
+                        conn.execute("PRAGMA foreign_keys = ON").await?;
+                        conn.execute("PRAGMA synchronous = NORMAL").await?;
+                        Ok(())
+                    })
                 })
-            }),
+            }
             Backend::Postgres => AnyPoolOptions::new().max_connections(10),
         }
         .acquire_timeout(Duration::from_secs(15));

@@ -90,7 +90,12 @@ pub(super) async fn run_command(ctx: &Ctx, reply: &mut Replier, staff: &Staff, c
                     for r in refs {
                         match customers::find(&mut conn, &r, Some(from_staff.id), 2).await?.as_slice() {
                             [one] => ids.push(one.customer.id),
-                            _ => return reply.template(keys::ARCHIVE_AMBIGUOUS, &[("reference", &r)]).await,
+                            _ => {
+                                // The reply takes a connection of its own: give this one back
+                                // first, or four of these at once would wait on each other.
+                                drop(conn);
+                                return reply.template(keys::ARCHIVE_AMBIGUOUS, &[("reference", &r)]).await;
+                            }
                         }
                     }
                     Some(ids)

@@ -143,6 +143,49 @@ struct Run {
     bot_sends: usize,
     /// Per update: from queuing it to the fake accepting the answer.
     latencies: Vec<Duration>,
+    /// Our bot: what one trivial statement costs on this database (see `statement_floor`).
+    floor: Option<StatementFloor>,
+}
+
+/// The cost of one trivial statement (`SELECT 1`) with nothing else running, as throughput:
+/// as many tasks as the run had customers each run statements one after another, through
+/// the pool (a connection checked out and returned around each, as most of the app's
+/// statements are) and, for comparison, on one connection held throughout by one task. An
+/// update needs several statements (its dedup record, the dialogue state read and written,
+/// the reply queued, claimed, its send slot booked, completed); their number times this is
+/// what the database alone costs per update, however the code around it is arranged.
+#[derive(Debug, Clone, Copy)]
+struct StatementFloor {
+    through_pool: Duration,
+    held_connection: Duration,
+}
+
+const FLOOR_STATEMENTS: u32 = 4_000;
+
+async fn statement_floor(ctx: &Ctx, tasks: usize) -> anyhow::Result<StatementFloor> {
+    let pool = ctx.db.pool().clone();
+    let each = FLOOR_STATEMENTS / u32::try_from(tasks.max(1)).unwrap_or(1);
+    let started = Instant::now();
+    let mut running = tokio::task::JoinSet::new();
+    for _ in 0..tasks.max(1) {
+        let pool = pool.clone();
+        running.spawn(async move {
+            for _ in 0..each.max(1) {
+                let _: i32 = sqlx::query_scalar("SELECT 1").fetch_one(&pool).await?;
+            }
+            Ok::<(), sqlx::Error>(())
+        });
+    }
+    while let Some(done) = running.join_next().await {
+        done??;
+    }
+    let through_pool = started.elapsed() / (each.max(1) * u32::try_from(tasks.max(1)).unwrap_or(1));
+    let mut conn = pool.acquire().await?;
+    let started = Instant::now();
+    for _ in 0..FLOOR_STATEMENTS {
+        let _: i32 = sqlx::query_scalar("SELECT 1").fetch_one(&mut *conn).await?;
+    }
+    Ok(StatementFloor { through_pool, held_connection: started.elapsed() / FLOOR_STATEMENTS })
 }
 
 impl Run {
@@ -204,7 +247,7 @@ async fn run_echo(fake: &FakeTelegram, customers: usize) -> anyhow::Result<Run> 
     .await;
     stop_dispatcher(&token, task).await;
     let (elapsed, bot_sends, latencies) = measured?;
-    Ok(Run { bot: "teloxide echo", database: "—", customers, elapsed, bot_sends, latencies })
+    Ok(Run { bot: "teloxide echo", database: "—", customers, elapsed, bot_sends, latencies, floor: None })
 }
 
 async fn run_guanxi(
@@ -247,10 +290,11 @@ async fn run_guanxi(
         eprintln!("warning: our bot did not stop within {STOP_WITHIN:?} of the request (see stop_dispatcher)");
     }
     let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM complaints").fetch_one(ctx.db.pool()).await?;
+    let floor = statement_floor(&ctx, customers).await?;
     ctx.db.close().await;
     let (elapsed, bot_sends, latencies) = measured?;
     ensure!(stored == (WARM_UP + customers) as i64, "{stored} complaints stored, expected {}", WARM_UP + customers);
-    Ok(Run { bot: "guanxi", database: backend.name(), customers, elapsed, bot_sends, latencies })
+    Ok(Run { bot: "guanxi", database: backend.name(), customers, elapsed, bot_sends, latencies, floor: Some(floor) })
 }
 
 /// Wait until the bot has asked for updates at least once more than `before` times.
@@ -391,6 +435,10 @@ fn ms(d: Duration) -> String {
     format!("{:.1} ms", d.as_secs_f64() * 1000.0)
 }
 
+fn micros(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e6
+}
+
 fn print_table(runs: &[Run], staff: usize) {
     println!(
         "Rate limits of our bot raised to 10,000/s overall and per chat: this measures update handling, \
@@ -433,5 +481,19 @@ fn print_table(runs: &[Run], staff: usize) {
             "- {}: the echo bot handles {ratio:.2}x as many updates a second as ours ({verdict} the 2x target).",
             run.database
         );
+        if let Some(floor) = run.floor {
+            let per_update = |r: &Run| r.elapsed / u32::try_from(r.updates()).unwrap_or(u32::MAX);
+            println!(
+                "  - per update: echo {:.0} µs, ours {:.0} µs; `SELECT 1` alone takes {:.0} µs a statement through the \
+                 pool ({:.0} µs on one held connection), so an update of ours costs as much as about {:.0} such \
+                 statements, and the echo bot's as {:.1}",
+                micros(per_update(echo)),
+                micros(per_update(run)),
+                micros(floor.through_pool),
+                micros(floor.held_connection),
+                micros(per_update(run)) / micros(floor.through_pool),
+                micros(per_update(echo)) / micros(floor.through_pool),
+            );
+        }
     }
 }

@@ -9,9 +9,9 @@
 //! 2. **after the round** (N > 0): after `planner::plan` ran the day's round at `NOW` (digests,
 //!    escalations; the planner bench's seed has 1% of the customers due) and the worker has
 //!    delivered what it queued;
-//! 3. **after reads** (N > 0): after R reps at once each sent `/customers` (every customer
-//!    they own, N / 200 each, as one long multi-part list) and `/due` through the fake Bot
-//!    API, and all the answers arrived. The peak (`VmHWM`) covers the reads while they ran.
+//! 3. **after reads** (N > 0): after R reps at once each sent `/customers` (the first page of
+//!    the N / 200 customers each owns; the count is of all of them) and `/due` through the fake
+//!    Bot API, and all the answers arrived. The peak (`VmHWM`) covers the reads while they ran.
 //!
 //! Why: the project's target is under 100 MB resident for a deployment with 1M customers. An
 //! archive that size must stay on disk, not in the process: only the due items, a rep's list

@@ -170,7 +170,13 @@ async fn run_burst(
     }
     let latencies = {
         people.abort();
-        let _ = people.await;
+        // A customer left without an answer for 10 s panics in `wait_for_sent_to`: that is a
+        // failed run, not a shorter list of latencies.
+        if let Err(error) = people.await
+            && error.is_panic()
+        {
+            anyhow::bail!("a customer went unanswered during the burst: {error}");
+        }
         LATENCIES.with_latest()
     };
     let sent: Vec<_> = telegram.sent().into_iter().filter(|m| m.chat_id < CUSTOMER_FIRST_ID).collect();

@@ -157,12 +157,19 @@ impl Worker {
         }
     }
 
-    /// Deliver everything due at `now`; returns how many rows were sent. Rows whose chat has
-    /// no free send slot yet are waited for (a chat's slot opens within about a second), so
-    /// that `guanxi tick` does not exit with a second message to one chat still queued.
+    /// Deliver everything due at `now`, and what falls due while this runs; returns how many
+    /// rows were sent. Rows whose chat has no free send slot yet are waited for (a chat's slot
+    /// opens within about a second), so that `guanxi tick` does not exit with a second message
+    /// to one chat still queued.
+    ///
+    /// The clock is read again before every claim: a burst of thousands of reminders takes
+    /// minutes at Telegram's pace, and a reply queued meanwhile is due at its own queuing
+    /// time. Claiming "as of" the start of the burst would hold every such reply back until
+    /// the burst was over (the delivery bench's customers went unanswered for that long).
     pub async fn run_until_empty(&self, now: DateTime<Utc>) -> anyhow::Result<usize> {
         let mut sent = 0;
         loop {
+            let now = now.max(self.ctx.now());
             match self.try_execute(now).await? {
                 Outcome::Idle => {
                     let opening = {

@@ -175,7 +175,12 @@ async fn run_burst(
         if let Err(error) = people.await
             && error.is_panic()
         {
-            anyhow::bail!("a customer went unanswered during the burst: {error}");
+            anyhow::bail!(
+                "a customer went unanswered during the burst ({} updates not yet fetched by the bot, {} getUpdates \
+                 calls so far): {error}",
+                telegram.pending_updates(),
+                telegram.calls("getupdates")
+            );
         }
         LATENCIES.with_latest()
     };
@@ -249,7 +254,19 @@ async fn customers_meanwhile(telegram: FakeTelegram, customers: i64, tag: String
                 }
             }
         }
-        let replies = telegram.wait_for_sent_to(user.id, before + 1).await;
+        let polls_before = telegram.calls("getupdates");
+        let Ok(replies) =
+            tokio::time::timeout(Duration::from_secs(9), telegram.wait_for_sent_to(user.id, before + 1)).await
+        else {
+            let last_poll = telegram.requests("getupdates").last().cloned();
+            panic!(
+                "chat {} got no answer within 9 s; updates not fetched by the bot: {}; getUpdates calls \
+                 meanwhile: {}; the last one: {last_poll:?}",
+                user.id,
+                telegram.pending_updates(),
+                telegram.calls("getupdates") - polls_before,
+            );
+        };
         LATENCIES.push(replies[before].at.duration_since(queued));
         step[who] = (step[who] + 1) % (STEPS.len() + 2);
         turn += 1;

@@ -29,6 +29,9 @@ pub(super) async fn queue_digests(
         by_owner.entry(item.owner).or_default().push(item.clone());
     }
     let mut queued = 0;
+    // A digest is a list of customers read by the rep: in the access log like any list,
+    // written for all digests at once.
+    let mut reads = Vec::new();
     for (owner, items) in by_owner {
         let Some(rep) = staff.get(&owner).filter(|s| s.active) else {
             continue;
@@ -43,14 +46,14 @@ pub(super) async fn queue_digests(
         let at = ctx.polite_time(now);
         if notify::telegram_at(tx, &key, rep.telegram_id.0, &text, None, Priority::Bulk, now, at).await? > 0 {
             queued += 1;
-            // A digest is a list of customers read by the rep: in the access log like any list.
             let mut seen: Vec<_> =
                 agenda.overdue.iter().chain(&agenda.due_today).chain(&agenda.upcoming).map(|i| i.customer).collect();
             seen.sort();
             seen.dedup();
-            access_log::log_reads(tx, owner, &seen, "public,internal", "digest", now).await?;
+            reads.extend(seen.into_iter().map(|customer| (owner, customer)));
         }
     }
+    access_log::log_reads_of_many(tx, &reads, "public,internal", "digest", now).await?;
     Ok(queued)
 }
 

@@ -37,25 +37,41 @@ pub async fn telegram_at(
     now: chrono::DateTime<chrono::Utc>,
     not_before: chrono::DateTime<chrono::Utc>,
 ) -> anyhow::Result<usize> {
+    let mut queued = 0;
+    for msg in telegram_parts(key, chat_id, text, reply_markup, priority, not_before) {
+        queued += usize::from(outbox::enqueue(conn, &msg, now).await?);
+    }
+    Ok(queued)
+}
+
+/// The outbox rows of a Telegram text: split if long; part `n` gets key `{key}` or
+/// `{key}:{n}` for n > 0, and the buttons go under the last part, next to the question they
+/// answer.
+pub fn telegram_parts(
+    key: &str,
+    chat_id: i64,
+    text: &str,
+    reply_markup: Option<String>,
+    priority: Priority,
+    not_before: chrono::DateTime<chrono::Utc>,
+) -> Vec<NewMessage> {
     let parts = split_for_telegram(text, TELEGRAM_MAX_CHARS);
     let last = parts.len() - 1;
-    let mut queued = 0;
-    for (n, part) in parts.into_iter().enumerate() {
-        let msg = NewMessage {
+    parts
+        .into_iter()
+        .enumerate()
+        .map(|(n, part)| NewMessage {
             key: if n == 0 { key.to_owned() } else { format!("{key}:{n}") },
             channel: Channel::Telegram,
             recipient: chat_id.to_string(),
             subject: None,
             body: part,
-            // Buttons belong under the last part, next to the question they answer.
             reply_markup: if n == last { reply_markup.clone() } else { None },
             priority,
             not_before: Some(not_before),
             attachment_name: None,
-        };
-        queued += usize::from(outbox::enqueue(conn, &msg, now).await?);
-    }
-    Ok(queued)
+        })
+        .collect()
 }
 
 /// Queue an e-mail. Returns whether it was new.

@@ -92,6 +92,57 @@ pub async fn enqueue(conn: &mut AnyConnection, msg: &NewMessage, now: DateTime<U
     Ok(done.rows_affected() == 1)
 }
 
+/// Queue many messages in few statements (the daily round's digests); returns the keys that
+/// were new. 100 rows a statement: on PostgreSQL much larger statements were measured slower.
+pub async fn enqueue_many(
+    conn: &mut AnyConnection,
+    messages: &[NewMessage],
+    now: DateTime<Utc>,
+) -> anyhow::Result<std::collections::HashSet<String>> {
+    let mut new = std::collections::HashSet::new();
+    for chunk in messages.chunks(100) {
+        // `created_at` is bound once as $1, then nine parameters a row.
+        let values: Vec<String> = (0..chunk.len())
+            .map(|i| {
+                let p = i * 9 + 1;
+                format!(
+                    "(${}, ${}, ${}, ${}, ${}, ${}, ${}, 'pending', 0, 0, ${}, $1, ${})",
+                    p + 1,
+                    p + 2,
+                    p + 3,
+                    p + 4,
+                    p + 5,
+                    p + 6,
+                    p + 7,
+                    p + 8,
+                    p + 9
+                )
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO outbox (idem_key, channel, recipient, subject, body, reply_markup, priority, status,
+                 attempts, fence, next_attempt_at, created_at, attachment_name)
+             VALUES {} ON CONFLICT (idem_key) DO NOTHING RETURNING idem_key",
+            values.join(", ")
+        );
+        let mut query = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql)).bind(epoch(now));
+        for msg in chunk {
+            query = query
+                .bind(&msg.key)
+                .bind(msg.channel.as_str())
+                .bind(&msg.recipient)
+                .bind(msg.subject.as_deref())
+                .bind(&msg.body)
+                .bind(msg.reply_markup.as_deref())
+                .bind(msg.priority as i64)
+                .bind(epoch(msg.not_before.map_or(now, |t| t.max(now))))
+                .bind(msg.attachment_name.as_deref());
+        }
+        new.extend(query.fetch_all(&mut *conn).await.context("queueing messages")?);
+    }
+    Ok(new)
+}
+
 #[derive(FromRow)]
 struct ClaimRow {
     id: i64,

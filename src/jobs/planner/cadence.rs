@@ -6,12 +6,12 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::domain::agenda::{Agenda, DueItem};
 use crate::domain::escalation::Level;
-use crate::domain::ids::StaffId;
+use crate::domain::ids::{CustomerId, StaffId};
 use crate::notify;
 use crate::render::{self, EscalatedItem};
 use crate::services::Ctx;
 use crate::storage::access as access_log;
-use crate::storage::outbox::Priority;
+use crate::storage::outbox::{self, Priority};
 use crate::storage::staff::Staff;
 use crate::storage::{Tx, escalations};
 
@@ -28,10 +28,10 @@ pub(super) async fn queue_digests(
     for item in items {
         by_owner.entry(item.owner).or_default().push(item.clone());
     }
-    let mut queued = 0;
-    // A digest is a list of customers read by the rep: in the access log like any list,
-    // written for all digests at once.
-    let mut reads = Vec::new();
+    // Every digest is built first and queued in a few statements; a digest is also a list of
+    // customers read by the rep, logged (like any list) for the digests that are new.
+    let mut messages = Vec::new();
+    let mut seen_by: Vec<(String, StaffId, Vec<CustomerId>)> = Vec::new();
     for (owner, items) in by_owner {
         let Some(rep) = staff.get(&owner).filter(|s| s.active) else {
             continue;
@@ -44,12 +44,19 @@ pub(super) async fn queue_digests(
         let text = render::agenda(&ctx.templates, locale, &agenda, today, ctx.settings.upcoming_days);
         let key = format!("digest:{}:{today}", owner.0);
         let at = ctx.polite_time(now);
-        if notify::telegram_at(tx, &key, rep.telegram_id.0, &text, None, Priority::Bulk, now, at).await? > 0 {
+        messages.extend(notify::telegram_parts(&key, rep.telegram_id.0, &text, None, Priority::Bulk, at));
+        let mut seen: Vec<_> =
+            agenda.overdue.iter().chain(&agenda.due_today).chain(&agenda.upcoming).map(|i| i.customer).collect();
+        seen.sort();
+        seen.dedup();
+        seen_by.push((key, owner, seen));
+    }
+    let new = outbox::enqueue_many(tx, &messages, now).await?;
+    let mut queued = 0;
+    let mut reads = Vec::new();
+    for (key, owner, seen) in seen_by {
+        if new.contains(&key) {
             queued += 1;
-            let mut seen: Vec<_> =
-                agenda.overdue.iter().chain(&agenda.due_today).chain(&agenda.upcoming).map(|i| i.customer).collect();
-            seen.sort();
-            seen.dedup();
             reads.extend(seen.into_iter().map(|customer| (owner, customer)));
         }
     }

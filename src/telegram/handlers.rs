@@ -126,8 +126,11 @@ async fn load_staff(ctx: &Ctx, user: &User) -> anyhow::Result<Option<Staff>> {
     let mut conn = ctx.db.pool().acquire().await?;
     let staff = staff_store::by_telegram_id(&mut conn, telegram_id(user)).await?;
     if let (Some(s), Some(code)) = (&staff, user.language_code.as_deref()) {
-        staff_store::set_locale(&mut conn, s.id, Locale::from_telegram(Some(code), ctx.settings.locale).as_str())
-            .await?;
+        // Only when it changed: a write on every staff message would queue behind the others.
+        let locale = Locale::from_telegram(Some(code), ctx.settings.locale).as_str();
+        if s.locale.as_deref() != Some(locale) {
+            staff_store::set_locale(&mut conn, s.id, locale).await?;
+        }
     }
     Ok(staff)
 }

@@ -292,3 +292,24 @@ async fn a_rep_without_a_manager_is_escalated_to_the_administrators() {
     assert_eq!(mails.len(), 1);
     assert!(mails[0].body.contains(customer.customer.archive_no.as_str()) && mails[0].body.contains("管理员"));
 }
+
+#[tokio::test]
+async fn a_reps_digest_follows_the_language_of_their_telegram_client() {
+    // Arrange: a rep whose client is set to English, then back to Chinese.
+    let app = spawn_app().await;
+    let t = team(&app).await;
+    app.add_customer("甲公司", Tier::A, &t.rep).await;
+    let english = crate::helpers::TgUser::new(t.rep_user.id, "Sun").with_language("en");
+    let chinese = crate::helpers::TgUser::new(t.rep_user.id, "孙").with_language("zh-hans");
+
+    // Act + assert: the pushed digest is in the language the rep last wrote in.
+    app.say(&english, "/help").await;
+    app.say(&english, "/due").await; // the same language again: nothing to store
+    app.tick_at("2026-01-05 09:00").await;
+    let first = app.telegram.sent_to(t.rep_user.id).into_iter().last().expect("a digest");
+    assert!(first.text.contains("Customer reminders for 2026-01-05"), "{}", first.text);
+
+    app.say(&chinese, "/help").await;
+    app.tick_at("2026-01-06 09:00").await;
+    assert_eq!(digests(&app, t.rep_user.id).len(), 1, "the second day's digest is in Chinese");
+}

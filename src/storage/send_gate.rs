@@ -20,8 +20,8 @@ fn chat_gate(chat: i64) -> String {
 /// a "now" read before waiting for the lock would be stale, and slots booked from it would
 /// crowd the ones booked just before.
 ///
-/// Four statements (begin, read both gates, write both, commit): each is a round trip, and a
-/// booking is made for every message sent.
+/// Five statements (begin, read the overall gate, read the chat's, write both, commit): each
+/// is a round trip, and a booking is made for every message sent.
 pub async fn book(db: &Db, pace: &Pace, chat: i64) -> anyhow::Result<Booking> {
     let mut tx = db.begin().await?;
     let chat_key = chat_gate(chat);
@@ -57,48 +57,47 @@ pub async fn prune(conn: &mut AnyConnection, before_us: i64) -> anyhow::Result<u
 
 /// The gates `keys` (the `all` gate first), a missing one as empty.
 ///
-/// Every booking and pause reads the `all` row, locked on PostgreSQL (`FOR UPDATE` after
-/// `ORDER BY`, so in key order: `all` sorts before `tg:…`), which serialises all of them
-/// across instances; SQLite's `BEGIN IMMEDIATE` does the same. So a chat's row needs no lock
-/// of its own and may be missing until its first booking writes it. The `all` row is created
-/// if missing, because only a row that exists can be locked.
+/// Every booking and pause first reads the `all` row, locked on PostgreSQL (`FOR UPDATE`),
+/// which serialises all of them across instances; SQLite's `BEGIN IMMEDIATE` does the same.
+/// The other gates are read in a second statement, once the lock is held: under PostgreSQL's
+/// read committed, a statement that waited for the lock still sees only the rows committed
+/// before it began, so a chat's row written by the booker it waited for would be missed, and
+/// two messages to that chat booked at once (one statement for both rows did exactly that: a
+/// 429 in about one burst test in six). A chat's row needs no lock of its own and may be
+/// missing until its first booking writes it. The `all` row is created if missing, because
+/// only a row that exists can be locked.
 async fn load<const N: usize>(
     conn: &mut AnyConnection,
     backend: Backend,
     keys: [&str; N],
 ) -> anyhow::Result<[Gate; N]> {
     debug_assert_eq!(keys.first(), Some(&OVERALL));
-    let mut found = select(&mut *conn, backend, &keys).await?;
-    if !found.iter().any(|(gate, _)| gate == OVERALL) {
+    let lock = match backend {
+        Backend::Postgres => " FOR UPDATE",
+        Backend::Sqlite => "",
+    };
+    let mut overall = select(&mut *conn, OVERALL, lock).await?;
+    if overall.is_none() {
         sqlx::query("INSERT INTO send_gate (gate, next_at) VALUES ($1, 0) ON CONFLICT (gate) DO NOTHING")
             .bind(OVERALL)
             .execute(&mut *conn)
             .await
             .context("creating the overall send gate")?;
-        found = select(conn, backend, &keys).await?;
+        overall = select(&mut *conn, OVERALL, lock).await?;
     }
-    Ok(keys.map(|key| found.iter().find(|(gate, _)| gate == key).map(|(_, g)| *g).unwrap_or_default()))
+    let mut gates = [Gate::default(); N];
+    gates[0] = overall.unwrap_or_default();
+    for (gate, key) in gates.iter_mut().zip(keys).skip(1) {
+        *gate = select(&mut *conn, key, "").await?.unwrap_or_default();
+    }
+    Ok(gates)
 }
 
-async fn select(conn: &mut AnyConnection, backend: Backend, keys: &[&str]) -> anyhow::Result<Vec<(String, Gate)>> {
-    let placeholders: Vec<String> = (1..=keys.len()).map(|n| format!("${n}")).collect();
-    let lock = match backend {
-        Backend::Postgres => " FOR UPDATE",
-        Backend::Sqlite => "",
-    };
-    let sql = format!(
-        "SELECT gate, next_at, window_start, window_count FROM send_gate WHERE gate IN ({}) ORDER BY gate{lock}",
-        placeholders.join(", ")
-    );
-    let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql));
-    for key in keys {
-        query = query.bind(*key);
-    }
-    let rows: Vec<(String, i64, i64, i64)> = query.fetch_all(conn).await.context("reading send gates")?;
-    Ok(rows
-        .into_iter()
-        .map(|(gate, next_at, window_start, window_count)| (gate, Gate { next_at, window_start, window_count }))
-        .collect())
+async fn select(conn: &mut AnyConnection, key: &str, lock: &str) -> anyhow::Result<Option<Gate>> {
+    let sql = format!("SELECT next_at, window_start, window_count FROM send_gate WHERE gate = $1{lock}");
+    let row: Option<(i64, i64, i64)> =
+        sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(key).fetch_optional(conn).await.context("reading a send gate")?;
+    Ok(row.map(|(next_at, window_start, window_count)| Gate { next_at, window_start, window_count }))
 }
 
 /// Write the gates in one statement, creating a chat's row on its first booking.

@@ -182,7 +182,7 @@ impl Limits {
     /// Whether a send to `chat_id` at `now` stays within the limits; if it
     /// does, it is counted. A refused send is not: Telegram counts what it
     /// delivered.
-    fn admit(&mut self, chat_id: i64, now: std::time::Instant) -> bool {
+    fn admit(&mut self, chat_id: i64, now: std::time::Instant) -> Result<(), &'static str> {
         let recent = |t: &std::time::Instant| now.saturating_duration_since(*t) < LIMIT_WINDOW;
         while self.overall.front().is_some_and(|t| !recent(t)) {
             self.overall.pop_front();
@@ -195,12 +195,15 @@ impl Limits {
         while chat.front().is_some_and(|t| !recent(t)) {
             chat.pop_front();
         }
-        if self.overall.len() >= self.overall_per_sec || chat.len() >= self.per_chat_per_sec {
-            return false;
+        if self.overall.len() >= self.overall_per_sec {
+            return Err("overall");
+        }
+        if chat.len() >= self.per_chat_per_sec {
+            return Err("per chat");
         }
         chat.push_back(now);
         self.overall.push_back(now);
-        true
+        Ok(())
     }
 }
 
@@ -223,6 +226,8 @@ struct Recorded {
     limits: Option<Limits>,
     /// Sends refused with 429 by `limits`.
     too_many_requests: usize,
+    /// Each send refused with 429: the chat and which limit it broke.
+    refused: Vec<(i64, &'static str)>,
     /// How long each `sendMessage` / `sendDocument` answer is held back.
     latency: Option<Duration>,
     /// Who gets a copy of each successful `sendMessage`.
@@ -247,6 +252,7 @@ impl Recorded {
             fail_plan: None,
             limits: None,
             too_many_requests: 0,
+            refused: Vec::new(),
             latency: None,
             subscribers: Vec::new(),
         }
@@ -256,10 +262,11 @@ impl Recorded {
     /// `Some(answer)` is the 429 to give instead of sending.
     fn over_limit(&mut self, chat_id: i64) -> Option<Response> {
         let limits = self.limits.as_mut()?;
-        if limits.admit(chat_id, std::time::Instant::now()) {
+        let Err(limit) = limits.admit(chat_id, std::time::Instant::now()) else {
             return None;
-        }
+        };
         self.too_many_requests += 1;
+        self.refused.push((chat_id, limit));
         let retry_after = Some(LIMIT_RETRY_AFTER_SECS);
         Some(error_reply(429, &description_for(429, retry_after), retry_after))
     }
@@ -522,6 +529,11 @@ impl FakeTelegram {
     /// How many sends [`Self::enforce_limits`] refused with 429.
     pub fn too_many_requests(&self) -> usize {
         self.lock().too_many_requests
+    }
+
+    /// The sends refused with 429: each chat and which limit it broke ("overall", "per chat").
+    pub fn refused(&self) -> Vec<(i64, &'static str)> {
+        self.lock().refused.clone()
     }
 
     /// Hold back every `sendMessage` / `sendDocument` answer (429s included)

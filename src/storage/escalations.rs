@@ -23,8 +23,8 @@ pub async fn record_many(
     now: DateTime<Utc>,
 ) -> anyhow::Result<std::collections::HashSet<(String, i64)>> {
     let mut new = std::collections::HashSet::new();
-    // `created_at` is bound once, then six parameters a row: 1,000 rows a statement stay far
-    // below every backend's parameter limit.
+    // `created_at` is bound once, then six parameters a row. 100 rows a statement: on
+    // PostgreSQL much larger statements were measured slower.
     for chunk in entries.chunks(100) {
         let values: Vec<String> = (0..chunk.len())
             .map(|i| {

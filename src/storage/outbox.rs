@@ -70,30 +70,15 @@ pub struct Claimed {
 
 /// Queue a message; `false` when a message with that key exists already.
 pub async fn enqueue(conn: &mut AnyConnection, msg: &NewMessage, now: DateTime<Utc>) -> anyhow::Result<bool> {
-    let done = sqlx::query(
-        "INSERT INTO outbox (idem_key, channel, recipient, subject, body, reply_markup, priority, status,
-             attempts, fence, next_attempt_at, created_at, attachment_name)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', 0, 0, $8, $9, $10)
-         ON CONFLICT (idem_key) DO NOTHING",
-    )
-    .bind(&msg.key)
-    .bind(msg.channel.as_str())
-    .bind(&msg.recipient)
-    .bind(msg.subject.as_deref())
-    .bind(&msg.body)
-    .bind(msg.reply_markup.as_deref())
-    .bind(msg.priority as i64)
-    .bind(epoch(msg.not_before.map_or(now, |t| t.max(now))))
-    .bind(epoch(now))
-    .bind(msg.attachment_name.as_deref())
-    .execute(conn)
-    .await
-    .with_context(|| format!("queueing message {}", msg.key))?;
-    Ok(done.rows_affected() == 1)
+    let new = enqueue_many(conn, std::slice::from_ref(msg), now)
+        .await
+        .with_context(|| format!("queueing message {}", msg.key))?;
+    Ok(new.contains(&msg.key))
 }
 
-/// Queue many messages in few statements (the daily round's digests); returns the keys that
-/// were new. 100 rows a statement: on PostgreSQL much larger statements were measured slower.
+/// Queue messages in few statements (one, or the daily round's digests); returns the keys
+/// that were new. 100 rows a statement: on PostgreSQL much larger statements were measured
+/// slower.
 pub async fn enqueue_many(
     conn: &mut AnyConnection,
     messages: &[NewMessage],

@@ -194,7 +194,7 @@ async fn show_card(ctx: &Ctx, reply: &mut Replier, staff: &Staff, id: CustomerId
 
 /// Customers per `/customers` page: about 40 lines stay well inside Telegram's 4,096
 /// characters with long company names.
-pub const CUSTOMERS_PER_PAGE: u32 = 40;
+const CUSTOMERS_PER_PAGE: u32 = 40;
 
 /// One page of the rep's customers; only the customers shown are logged as read.
 async fn list_customers(ctx: &Ctx, reply: &mut Replier, staff: &Staff, requested: u32) -> anyhow::Result<()> {

@@ -18,4 +18,5 @@ mod helpers;
 mod instances;
 mod outbox;
 mod templates;
+mod upgrade;
 mod webhook;

@@ -41,6 +41,24 @@ async fn scalar(store: &Db, sql: &'static str) -> i64 {
     sqlx::query_scalar(sql).fetch_one(store.pool()).await.unwrap()
 }
 
+/// Record the level-1 escalation of the customer's call due on 12 January, as the planner
+/// does; `false` when it was recorded already.
+async fn escalate_overdue_call(store: &Db, customer: i64, manager: i64, at: i64) -> bool {
+    sqlx::query(
+        "INSERT INTO escalations (item_key, level, customer_id, action, due_on, recipient_id, created_at)
+         VALUES ($1, 1, $2, 'call', '2026-01-12', $3, $4) ON CONFLICT (item_key, level) DO NOTHING",
+    )
+    .bind(format!("call:{customer}:2026-01-12"))
+    .bind(customer)
+    .bind(manager)
+    .bind(at)
+    .execute(store.pool())
+    .await
+    .unwrap()
+    .rows_affected()
+        == 1
+}
+
 #[tokio::test]
 async fn the_log_tables_keep_their_rows_and_numbering_when_they_lose_their_foreign_keys() {
     let test_db = db::fresh().await;
@@ -85,16 +103,7 @@ async fn the_log_tables_keep_their_rows_and_numbering_when_they_lose_their_forei
         .await
         .unwrap();
     }
-    sqlx::query(
-        "INSERT INTO escalations (item_key, level, customer_id, action, due_on, recipient_id, created_at)
-         VALUES ($1, 1, $2, 'call', '2026-01-12', $3, 13)",
-    )
-    .bind(format!("call:{customer}:2026-01-12"))
-    .bind(customer)
-    .bind(manager)
-    .execute(store.pool())
-    .await
-    .unwrap();
+    assert!(escalate_overdue_call(&store, customer, manager, 13).await);
     let log_before = access_log(&store).await;
     let escalations_before = escalations(&store).await;
     assert_eq!((log_before.len(), escalations_before.len()), (3, 1));
@@ -113,15 +122,5 @@ async fn the_log_tables_keep_their_rows_and_numbering_when_they_lose_their_forei
         log_after[3].0 > log_before[2].0,
         "a read logged after the upgrade is numbered after the old ones: {log_after:?}"
     );
-    let duplicate_escalation = sqlx::query(
-        "INSERT INTO escalations (item_key, level, customer_id, action, due_on, recipient_id, created_at)
-         VALUES ($1, 1, $2, 'call', '2026-01-12', $3, 14) ON CONFLICT (item_key, level) DO NOTHING",
-    )
-    .bind(format!("call:{customer}:2026-01-12"))
-    .bind(customer)
-    .bind(manager)
-    .execute(store.pool())
-    .await
-    .unwrap();
-    assert_eq!(duplicate_escalation.rows_affected(), 0, "an item escalates once per level, as before");
+    assert!(!escalate_overdue_call(&store, customer, manager, 14).await, "an item escalates once per level, as before");
 }

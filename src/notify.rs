@@ -4,6 +4,7 @@
 //! `storage::outbox`) and the worker delivers it. Long texts are split here at line breaks so
 //! that each part fits Telegram's 4096-character limit.
 
+use anyhow::Context;
 use sqlx::AnyConnection;
 
 use crate::storage::outbox::{self, Channel, NewMessage, Priority};
@@ -37,11 +38,9 @@ pub async fn telegram_at(
     now: chrono::DateTime<chrono::Utc>,
     not_before: chrono::DateTime<chrono::Utc>,
 ) -> anyhow::Result<usize> {
-    let mut queued = 0;
-    for msg in telegram_parts(key, chat_id, text, reply_markup, priority, not_before) {
-        queued += usize::from(outbox::enqueue(conn, &msg, now).await?);
-    }
-    Ok(queued)
+    let parts = telegram_parts(key, chat_id, text, reply_markup, priority, not_before);
+    let new = outbox::enqueue_many(conn, &parts, now).await.with_context(|| format!("queueing message {key}"))?;
+    Ok(new.len())
 }
 
 /// The outbox rows of a Telegram text: split if long; part `n` gets key `{key}` or

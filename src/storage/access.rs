@@ -497,9 +497,6 @@ pub async fn log_reads(
     log_reads_of_many(conn, &reads, levels, command, now).await
 }
 
-/// Rows of one access-log statement.
-const READS_PER_STATEMENT: usize = 100;
-
 /// Append reads by several people at once (the daily round's digests: one statement per
 /// hundred reads, not one per rep).
 pub async fn log_reads_of_many(
@@ -509,9 +506,8 @@ pub async fn log_reads_of_many(
     command: &str,
     now: DateTime<Utc>,
 ) -> anyhow::Result<()> {
-    // The three values every row shares are bound once, then two parameters a row. 100 rows a
-    // statement: on PostgreSQL much larger statements were measured slower.
-    for chunk in reads.chunks(READS_PER_STATEMENT) {
+    // The three values every row shares are bound once, then two parameters a row.
+    for chunk in reads.chunks(super::ROWS_PER_STATEMENT) {
         let values: Vec<String> =
             (0..chunk.len()).map(|i| format!("(${}, ${}, $1, $2, $3)", 2 * i + 4, 2 * i + 5)).collect();
         let sql =

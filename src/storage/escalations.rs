@@ -23,9 +23,8 @@ pub async fn record_many(
     now: DateTime<Utc>,
 ) -> anyhow::Result<std::collections::HashSet<(String, i64)>> {
     let mut new = std::collections::HashSet::new();
-    // `created_at` is bound once, then six parameters a row. 100 rows a statement: on
-    // PostgreSQL much larger statements were measured slower.
-    for chunk in entries.chunks(100) {
+    // `created_at` is bound once, then six parameters a row.
+    for chunk in entries.chunks(super::ROWS_PER_STATEMENT) {
         let values: Vec<String> = (0..chunk.len())
             .map(|i| {
                 let p = i * 6 + 1;

@@ -36,6 +36,11 @@ use sqlx::{Any, AnyPool, Executor};
 /// A transaction on whichever backend is configured.
 pub type Tx = sqlx::Transaction<'static, Any>;
 
+/// Rows a multi-row `INSERT` carries (outbox, escalations, access log). More rows a statement
+/// were measured slower on PostgreSQL (1,000 rows took a daily round from 1.3 s to 2.5–3 s);
+/// at this size every backend's parameter limit is far away.
+pub(crate) const ROWS_PER_STATEMENT: usize = 100;
+
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 

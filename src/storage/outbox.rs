@@ -77,15 +77,14 @@ pub async fn enqueue(conn: &mut AnyConnection, msg: &NewMessage, now: DateTime<U
 }
 
 /// Queue messages in few statements (one, or the daily round's digests); returns the keys
-/// that were new. 100 rows a statement: on PostgreSQL much larger statements were measured
-/// slower.
+/// that were new.
 pub async fn enqueue_many(
     conn: &mut AnyConnection,
     messages: &[NewMessage],
     now: DateTime<Utc>,
 ) -> anyhow::Result<std::collections::HashSet<String>> {
     let mut new = std::collections::HashSet::new();
-    for chunk in messages.chunks(100) {
+    for chunk in messages.chunks(super::ROWS_PER_STATEMENT) {
         // `created_at` is bound once as $1, then nine parameters a row.
         let values: Vec<String> = (0..chunk.len())
             .map(|i| {

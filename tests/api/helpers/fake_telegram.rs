@@ -224,9 +224,7 @@ struct Recorded {
     fail_plan: Option<FailPlan>,
     /// Telegram's flood limits, when enforced.
     limits: Option<Limits>,
-    /// Sends refused with 429 by `limits`.
-    too_many_requests: usize,
-    /// Each send refused with 429: the chat and which limit it broke.
+    /// Each send refused with 429 by `limits`: the chat and which limit it broke.
     refused: Vec<(i64, &'static str)>,
     /// How long each `sendMessage` / `sendDocument` answer is held back.
     latency: Option<Duration>,
@@ -251,7 +249,6 @@ impl Recorded {
             requests: Vec::new(),
             fail_plan: None,
             limits: None,
-            too_many_requests: 0,
             refused: Vec::new(),
             latency: None,
             subscribers: Vec::new(),
@@ -265,7 +262,6 @@ impl Recorded {
         let Err(limit) = limits.admit(chat_id, std::time::Instant::now()) else {
             return None;
         };
-        self.too_many_requests += 1;
         self.refused.push((chat_id, limit));
         let retry_after = Some(LIMIT_RETRY_AFTER_SECS);
         Some(error_reply(429, &description_for(429, retry_after), retry_after))
@@ -528,7 +524,7 @@ impl FakeTelegram {
 
     /// How many sends [`Self::enforce_limits`] refused with 429.
     pub fn too_many_requests(&self) -> usize {
-        self.lock().too_many_requests
+        self.lock().refused.len()
     }
 
     /// The sends refused with 429: each chat and which limit it broke ("overall", "per chat").

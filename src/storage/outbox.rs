@@ -144,9 +144,11 @@ struct ClaimRow {
 /// Claim the next sendable row for `lease`: pending and due, or sending with an expired
 /// lease (its worker died). One statement, so two workers never claim the same row.
 ///
-/// Rows are skipped while another row to the same recipient is in flight (a chat's messages
-/// leave in order) and while the chat's send slot is booked ahead (`send_gate`), so a burst
-/// to one chat never holds up the rest of the queue.
+/// A row is skipped while another row to the same recipient is in flight, while an earlier
+/// row of the same recipient and priority is due or in flight (a chat's messages leave in
+/// order: on PostgreSQL a claimer that skips the row another is locking would otherwise take
+/// the same chat's next one), and while the chat's send slot is booked ahead (`send_gate`),
+/// so a burst to one chat never holds up the rest of the queue.
 pub async fn claim(
     conn: &mut AnyConnection,
     backend: Backend,
@@ -156,19 +158,27 @@ pub async fn claim(
     // PostgreSQL: concurrent claimers skip each other's locked candidates instead of queueing
     // behind them. SQLite serialises writers, so the plain sub-select is already exclusive.
     let lock = match backend {
-        Backend::Postgres => "FOR UPDATE SKIP LOCKED",
+        Backend::Postgres => "FOR UPDATE OF o SKIP LOCKED",
         Backend::Sqlite => "",
     };
+    // Among rows of one priority due in the same second, the chat served least recently
+    // (its gate's next slot earliest; no gate yet: never, or not for a long time) goes first,
+    // and a chat's own rows keep their queuing order (`id`). In queuing order alone, a burst
+    // queued chat by chat would end with its last chats' messages one a second each, at the
+    // pace of one chat instead of the bot's (`benches/delivery.rs`).
     let sql = format!(
         "UPDATE outbox SET status = 'sending', attempts = attempts + 1, fence = fence + 1, lease_until = $2
          WHERE id = (
-             SELECT id FROM outbox o
+             SELECT o.id FROM outbox o
+             LEFT JOIN send_gate g ON o.channel = 'telegram' AND g.gate = 'tg:' || o.recipient
              WHERE ((o.status = 'pending' AND o.next_attempt_at <= $1) OR (o.status = 'sending' AND o.lease_until <= $1))
-               AND NOT EXISTS (SELECT 1 FROM outbox f WHERE f.status = 'sending' AND f.recipient = o.recipient
-                               AND f.lease_until > $1 AND f.id <> o.id)
-               AND NOT EXISTS (SELECT 1 FROM send_gate g WHERE o.channel = 'telegram'
-                               AND g.gate = 'tg:' || o.recipient AND g.next_at > $3)
-             ORDER BY o.priority, o.next_attempt_at, o.id
+               AND NOT EXISTS (SELECT 1 FROM outbox q
+                               WHERE q.recipient = o.recipient AND q.status IN ('pending', 'sending') AND q.id <> o.id
+                                 AND ((q.status = 'sending' AND q.lease_until > $1)
+                                      OR (q.priority = o.priority AND q.id < o.id
+                                          AND (q.status = 'sending' OR q.next_attempt_at <= $1))))
+               AND (g.next_at IS NULL OR g.next_at <= $3)
+             ORDER BY o.priority, o.next_attempt_at, COALESCE(g.next_at, 0), o.id
              LIMIT 1 {lock})
          RETURNING id, idem_key, channel, recipient, subject, body, reply_markup, attachment_name, attempts, fence"
     );

@@ -6,7 +6,7 @@ use guanxi::jobs::worker::{LEASE, Outcome};
 use guanxi::storage::outbox::{self, Channel, NewMessage, Priority};
 
 use crate::helpers::app::team;
-use crate::helpers::spawn_app;
+use crate::helpers::{TestApp, spawn_app};
 
 fn message(key: &str, chat: i64, priority: Priority) -> NewMessage {
     NewMessage {
@@ -93,20 +93,30 @@ async fn interactive_replies_go_before_bulk_reminders() {
     assert_eq!(first.key, "reply:1:0");
 }
 
-#[tokio::test]
-async fn a_burst_goes_round_robin_over_its_chats_and_each_chat_keeps_its_order() {
-    // Arrange: three reminders for chat 1, then three for chat 2, then for chat 3, queued
-    // one by one in the same second, as the delivery bench queues its burst.
-    let app = spawn_app().await;
-    {
-        let mut conn = app.ctx.db.pool().acquire().await.unwrap();
-        for chat in 1..=3 {
-            for n in 0..3 {
-                let msg = message(&format!("burst:{chat}:{n}"), chat, Priority::Bulk);
-                outbox::enqueue(&mut conn, &msg, app.now()).await.unwrap();
-            }
+/// `per_chat` bulk reminders to chat 1, then to chat 2 and so on, queued one by one in the
+/// same second: the order of `benches/delivery.rs`, the hardest for per-chat pacing.
+async fn queue_burst(app: &TestApp, chats: i64, per_chat: i64) {
+    let mut conn = app.ctx.db.pool().acquire().await.unwrap();
+    for chat in 1..=chats {
+        for n in 0..per_chat {
+            let msg = message(&format!("burst:{chat}:{n}"), chat, Priority::Bulk);
+            outbox::enqueue(&mut conn, &msg, app.now()).await.unwrap();
         }
     }
+}
+
+fn assert_each_chat_got_its_burst_in_order(app: &TestApp, chats: i64, per_chat: i64) {
+    for chat in 1..=chats {
+        let texts: Vec<String> = app.telegram.sent_to(chat).into_iter().map(|m| m.text).collect();
+        assert_eq!(texts, (0..per_chat).map(|n| format!("消息 burst:{chat}:{n}")).collect::<Vec<_>>(), "chat {chat}");
+    }
+}
+
+#[tokio::test]
+async fn a_burst_goes_round_robin_over_its_chats_and_each_chat_keeps_its_order() {
+    // Arrange: three reminders for chat 1, then three for chat 2, then for chat 3.
+    let app = spawn_app().await;
+    queue_burst(&app, 3, 3).await;
 
     // Act
     assert_eq!(app.deliver().await, 9);
@@ -117,10 +127,7 @@ async fn a_burst_goes_round_robin_over_its_chats_and_each_chat_keeps_its_order()
     let sent = app.telegram.sent();
     let chats: Vec<i64> = sent.iter().map(|m| m.chat_id).collect();
     assert_eq!(chats, [1, 2, 3, 1, 2, 3, 1, 2, 3]);
-    for chat in 1..=3 {
-        let texts: Vec<String> = app.telegram.sent_to(chat).into_iter().map(|m| m.text).collect();
-        assert_eq!(texts, (0..3).map(|n| format!("消息 burst:{chat}:{n}")).collect::<Vec<_>>());
-    }
+    assert_each_chat_got_its_burst_in_order(&app, 3, 3);
 }
 
 #[tokio::test]
@@ -129,15 +136,7 @@ async fn concurrent_senders_keep_each_chats_messages_in_order() {
     // another sender is claiming (on PostgreSQL `SKIP LOCKED` passes over the locked row to
     // the next one, which is the same chat's).
     let app = spawn_app().await;
-    {
-        let mut conn = app.ctx.db.pool().acquire().await.unwrap();
-        for chat in 1..=40 {
-            for n in 0..5 {
-                let msg = message(&format!("burst:{chat}:{n}"), chat, Priority::Bulk);
-                outbox::enqueue(&mut conn, &msg, app.now()).await.unwrap();
-            }
-        }
-    }
+    queue_burst(&app, 40, 5).await;
 
     // Act: four senders at once, as `delivery.concurrency` runs them.
     let mut senders = Vec::new();
@@ -153,10 +152,7 @@ async fn concurrent_senders_keep_each_chats_messages_in_order() {
 
     // Assert
     assert_eq!(sent, 200);
-    for chat in 1..=40 {
-        let texts: Vec<String> = app.telegram.sent_to(chat).into_iter().map(|m| m.text).collect();
-        assert_eq!(texts, (0..5).map(|n| format!("消息 burst:{chat}:{n}")).collect::<Vec<_>>(), "chat {chat}");
-    }
+    assert_each_chat_got_its_burst_in_order(&app, 40, 5);
 }
 
 #[tokio::test]

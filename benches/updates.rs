@@ -9,7 +9,11 @@
 //! summary. A complaint is complete when the acceptance reply with its `TS-…` number reaches
 //! the fake Bot API. The same N chats then send 9 texts each to a bare teloxide echo bot (one
 //! `Dispatcher` endpoint doing `bot.send_message(msg.chat.id, text)`) on the same fake server
-//! in the same process, which is what the framework alone costs for the same updates.
+//! in the same process, which is what the framework alone costs for the same updates. On each
+//! database, two **durable echo bots** (`benches/durable_echo/mod.rs`) answer the same texts
+//! too, keeping only what the durability rules ask (each update recorded once, each reply
+//! queued before it is sent and marked sent after): one transaction per update, and the same
+//! records group-committed. They show what those rules alone cost on this machine.
 //!
 //! Why: every update of ours reads the sender's staff record and dialogue state, writes the
 //! new state, and queues its reply in the outbox, from which the worker claims, sends and
@@ -39,12 +43,14 @@
 //! - `GUANXI_BENCH_PG`: a PostgreSQL URL (e.g. `postgres://postgres@127.0.0.1:5432/test`); our
 //!   bot then also runs on a fresh database `guanxi_bench_<pid>` beside it, dropped at the end.
 //! - `GUANXI_BENCH_SQLITE=0`: skip our bot on SQLite.
+//! - `GUANXI_BENCH_DURABLE=0`: skip the durable echo bots.
 //! - `GUANXI_BENCH_LOG`: a tracing filter for stderr (e.g. `guanxi=debug`).
 //!
 //! Output: a Markdown table on stdout, one row per bot and database, and the ratios; progress
 //! goes to stderr.
 
 mod common;
+mod durable_echo;
 #[path = "../tests/api/helpers/fake_telegram.rs"]
 mod fake_telegram;
 
@@ -65,7 +71,7 @@ use guanxi::services::{self, Ctx};
 use guanxi::startup::{self, Tasks};
 use guanxi::telegram;
 use guanxi::templates::keys;
-use teloxide::dispatching::ShutdownToken;
+use teloxide::dispatching::{ShutdownToken, UpdateHandler};
 use teloxide::prelude::*;
 
 use common::{Backend, NOW, Place, env_flag};
@@ -123,6 +129,12 @@ fn main() -> ExitCode {
         }
     }
 }
+
+/// The bots of a run, as the table names them.
+const ECHO: &str = "teloxide echo";
+const DURABLE_PER_UPDATE: &str = "durable echo, a transaction per update";
+const DURABLE_GROUP_COMMIT: &str = "durable echo, group commit";
+const GUANXI: &str = "guanxi";
 
 /// Which bot a run drives, which decides what it sends at the last step and expects back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -215,7 +227,11 @@ async fn run() -> anyhow::Result<()> {
     let mut runs = Vec::new();
     eprintln!("echo bot: {customers} customers × {STEPS} updates…");
     runs.push(run_echo(&fake, customers).await.context("the echo bot")?);
+    let durable = env_flag("GUANXI_BENCH_DURABLE").as_deref() != Some("0");
     for backend in backends {
+        if durable {
+            runs.extend(run_durable_echoes(&fake, backend, customers).await?);
+        }
         eprintln!("guanxi on {}: {customers} customers × {STEPS} updates…", backend.name());
         let place = Place::create(backend).await?;
         let run = run_guanxi(&fake, backend, place.url(), customers, staff).await;
@@ -228,14 +244,67 @@ async fn run() -> anyhow::Result<()> {
 }
 
 async fn run_echo(fake: &FakeTelegram, customers: usize) -> anyhow::Result<Run> {
-    let bot = Bot::new(ECHO_TOKEN).set_api_url(fake.api_url().parse()?);
     let handler = Update::filter_message().endpoint(|bot: Bot, msg: Message| async move {
         if let Some(text) = msg.text() {
             bot.send_message(msg.chat.id, text).await?;
         }
-        Ok::<(), teloxide::RequestError>(())
+        Ok::<(), anyhow::Error>(())
     });
-    let mut dispatcher = Dispatcher::builder(bot, handler).build();
+    let (elapsed, bot_sends, latencies) = run_echo_script(fake, customers, handler, DependencyMap::new()).await?;
+    Ok(Run { bot: ECHO, database: "—", customers, elapsed, bot_sends, latencies, floor: None })
+}
+
+/// The durable echo bots (`durable_echo`) on a fresh database of `backend`.
+async fn run_durable_echoes(fake: &FakeTelegram, backend: Backend, customers: usize) -> anyhow::Result<Vec<Run>> {
+    let mut runs = Vec::new();
+    for bot in [DURABLE_PER_UPDATE, DURABLE_GROUP_COMMIT] {
+        eprintln!("{bot} on {}: {customers} customers × {STEPS} updates…", backend.name());
+        let place = Place::create(backend).await?;
+        let run = run_durable_echo(fake, bot, place.url(), customers).await;
+        let removed = place.remove().await;
+        let mut run = run.with_context(|| format!("{bot} on {}", backend.name()))?;
+        removed?;
+        run.database = backend.name();
+        runs.push(run);
+    }
+    Ok(runs)
+}
+
+async fn run_durable_echo(fake: &FakeTelegram, bot: &'static str, url: &str, customers: usize) -> anyhow::Result<Run> {
+    let db = durable_echo::prepare(url).await?;
+    let mut committer_tasks = Vec::new();
+    let measured = if bot == DURABLE_PER_UPDATE {
+        let handler = Update::filter_message().endpoint(durable_echo::per_update);
+        run_echo_script(fake, customers, handler, dptree::deps![db.clone()]).await
+    } else {
+        let (commit, tasks) = durable_echo::GroupCommit::start(&db);
+        committer_tasks = tasks;
+        let handler = Update::filter_message().endpoint(durable_echo::group_committed);
+        run_echo_script(fake, customers, handler, dptree::deps![commit]).await
+    };
+    // The dispatcher (and with it every committer handle) is gone: the committers write what
+    // they hold and end.
+    for task in committer_tasks {
+        task.await?;
+    }
+    let sent = durable_echo::replies_sent(&db).await;
+    db.close().await;
+    let (elapsed, bot_sends, latencies) = measured?;
+    let expected = ((WARM_UP + customers) * STEPS) as i64;
+    ensure!(sent? == expected, "replies marked sent: expected {expected}");
+    Ok(Run { bot, database: "", customers, elapsed, bot_sends, latencies, floor: None })
+}
+
+/// Run an echo-like `handler` with `deps` in a dispatcher of its own: the warm-up customers,
+/// then the timed ones, both through the echo script.
+async fn run_echo_script(
+    fake: &FakeTelegram,
+    customers: usize,
+    handler: UpdateHandler<anyhow::Error>,
+    deps: DependencyMap,
+) -> anyhow::Result<(Duration, usize, Vec<Duration>)> {
+    let bot = Bot::new(ECHO_TOKEN).set_api_url(fake.api_url().parse()?);
+    let mut dispatcher = Dispatcher::builder(bot, handler).dependencies(deps).build();
     let token = dispatcher.shutdown_token();
     let polls = fake.calls("getupdates");
     let task = tokio::spawn(async move { dispatcher.dispatch().await });
@@ -246,8 +315,7 @@ async fn run_echo(fake: &FakeTelegram, customers: usize) -> anyhow::Result<Run> 
     }
     .await;
     stop_dispatcher(&token, task).await;
-    let (elapsed, bot_sends, latencies) = measured?;
-    Ok(Run { bot: "teloxide echo", database: "—", customers, elapsed, bot_sends, latencies, floor: None })
+    measured
 }
 
 async fn run_guanxi(
@@ -269,6 +337,9 @@ async fn run_guanxi(
     settings.rate_limits.messages_per_sec_overall = 10_000;
     settings.rate_limits.messages_per_sec_chat = 10_000;
     settings.rate_limits.messages_per_min_chat = 100_000;
+    if let Some(senders) = env_flag("GUANXI_BENCH_SENDERS") {
+        settings.delivery_concurrency = Some(senders.parse().context("GUANXI_BENCH_SENDERS")?);
+    }
     let now: DateTime<Utc> = NOW.parse()?;
     let ctx = startup::build_context(settings, Arc::new(FixedClock(now))).await.context("building the app")?;
     for s in 0..staff {
@@ -294,7 +365,7 @@ async fn run_guanxi(
     ctx.db.close().await;
     let (elapsed, bot_sends, latencies) = measured?;
     ensure!(stored == (WARM_UP + customers) as i64, "{stored} complaints stored, expected {}", WARM_UP + customers);
-    Ok(Run { bot: "guanxi", database: backend.name(), customers, elapsed, bot_sends, latencies, floor: Some(floor) })
+    Ok(Run { bot: GUANXI, database: backend.name(), customers, elapsed, bot_sends, latencies, floor: Some(floor) })
 }
 
 /// Wait until the bot has asked for updates at least once more than `before` times.
@@ -454,7 +525,7 @@ fn print_table(runs: &[Run], staff: usize) {
         let mut sorted = run.latencies.clone();
         sorted.sort();
         let complaints = match run.bot {
-            "guanxi" => format!("{:.1}", run.customers as f64 / run.elapsed.as_secs_f64()),
+            GUANXI => format!("{:.1}", run.customers as f64 / run.elapsed.as_secs_f64()),
             _ => "—".to_owned(),
         };
         println!(
@@ -472,14 +543,14 @@ fn print_table(runs: &[Run], staff: usize) {
             ms(sorted.last().copied().unwrap_or_default()),
         );
     }
-    let Some(echo) = runs.iter().find(|r| r.bot == "teloxide echo") else { return };
+    let Some(echo) = runs.iter().find(|r| r.bot == ECHO) else { return };
     println!();
-    for run in runs.iter().filter(|r| r.bot == "guanxi") {
+    for run in runs.iter().filter(|r| r.bot != ECHO) {
         let ratio = echo.updates_per_sec() / run.updates_per_sec();
         let verdict = if ratio <= 2.0 { "within" } else { "NOT within" };
         println!(
-            "- {}: the echo bot handles {ratio:.2}x as many updates a second as ours ({verdict} the 2x target).",
-            run.database
+            "- {} on {}: the echo bot handles {ratio:.2}x as many updates a second ({verdict} 2x).",
+            run.bot, run.database
         );
         if let Some(floor) = run.floor {
             let per_update = |r: &Run| r.elapsed / u32::try_from(r.updates()).unwrap_or(u32::MAX);

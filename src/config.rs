@@ -173,8 +173,9 @@ pub struct Settings {
     pub max_attempts: u32,
     /// How long a worker's claim on an outbox row is exclusive.
     pub lease_secs: u64,
-    /// Senders per process working the outbox side by side.
-    pub delivery_concurrency: usize,
+    /// Senders per process working the outbox side by side; `None` for as many as the
+    /// Telegram rate limits call for (see [`Settings::senders`]).
+    pub delivery_concurrency: Option<usize>,
     /// The secret Telegram sends with every webhook call (`--webhook` mode).
     pub webhook_secret: Option<Secret>,
     /// Deadlines and timers of the complaint procedure.
@@ -329,7 +330,24 @@ struct FileDelivery {
     concurrency: Option<usize>,
 }
 
+/// Most senders a process runs.
+pub const MAX_SENDERS: usize = 64;
+
 impl Settings {
+    /// Senders per process: as configured, or enough to keep 150 ms of the overall rate in
+    /// flight, between 4 and [`MAX_SENDERS`]. Each sender holds one claimed message until its
+    /// slot comes, so the senders bound how many messages are claimed ahead, and a person's
+    /// reply queued behind a bulk burst waits for at most that many slots: at Telegram's 30 a
+    /// second that is 4 (about 140 ms of slots). At higher limits (a local Bot API server)
+    /// more senders keep the database's group commits full: the updates bench measured 4,
+    /// 16 and 64 senders at 10,000 a second (`BENCHMARKS.md`).
+    pub fn senders(&self) -> usize {
+        self.delivery_concurrency.unwrap_or_else(|| {
+            let per_sec = usize::try_from(self.rate_limits.messages_per_sec_overall).unwrap_or(usize::MAX);
+            (per_sec.saturating_mul(15) / 100).clamp(4, MAX_SENDERS)
+        })
+    }
+
     /// Load from the process environment and `config` (if given; it must then exist).
     pub fn load(config: Option<&Path>) -> Result<Self, ConfigError> {
         Self::load_with(config, |key| std::env::var(key).ok())
@@ -451,8 +469,8 @@ impl Settings {
         if !(2..=86_400).contains(&lease_secs) {
             return Err(ConfigError::new("delivery.lease_secs", "must be between 2 and 86400 seconds"));
         }
-        let delivery_concurrency = delivery.concurrency.unwrap_or(4);
-        if !(1..=64).contains(&delivery_concurrency) {
+        let delivery_concurrency = delivery.concurrency;
+        if delivery_concurrency.is_some_and(|n| !(1..=MAX_SENDERS).contains(&n)) {
             return Err(ConfigError::new("delivery.concurrency", "must be between 1 and 64"));
         }
         let rate_limits = telegram.rate_limits.unwrap_or_default();
@@ -528,6 +546,18 @@ mod tests {
         assert_eq!(s.daily_round_at, NaiveTime::from_hms_opt(9, 0, 0).unwrap());
         assert!(s.telegram_token.is_none());
         assert_eq!(s.require_token().unwrap_err().key, "TELOXIDE_TOKEN");
+    }
+
+    #[test]
+    fn senders_follow_the_rate_limits_unless_configured() {
+        let mut s = load(&[]).unwrap();
+        assert_eq!(s.senders(), 4, "Telegram's 30 a second: 4 messages claimed ahead at most");
+        s.rate_limits.messages_per_sec_overall = 200;
+        assert_eq!(s.senders(), 30);
+        s.rate_limits.messages_per_sec_overall = 10_000;
+        assert_eq!(s.senders(), MAX_SENDERS);
+        s.delivery_concurrency = Some(2);
+        assert_eq!(s.senders(), 2);
     }
 
     #[test]

@@ -25,6 +25,8 @@ pub async fn build_context(settings: Settings, clock: Arc<dyn Clock>) -> anyhow:
     let templates = Templates::load().context("loading message templates")?;
     let db = Db::connect(settings.database_url.expose()).await?;
     db.migrate().await?;
+    let update_io = crate::storage::update_io::UpdateIo::start(&db);
+    let delivery_io = crate::storage::delivery_io::DeliveryIo::start(&db);
     let ctx = Ctx {
         db,
         settings: Arc::new(settings),
@@ -32,6 +34,8 @@ pub async fn build_context(settings: Settings, clock: Arc<dyn Clock>) -> anyhow:
         clock,
         wake_worker: Arc::new(Notify::new()),
         metrics: Arc::default(),
+        update_io,
+        delivery_io,
     };
     services::customers::reconcile_cadence_policy(&ctx).await?;
     Ok(ctx)

@@ -72,11 +72,7 @@ impl Worker {
 
     /// Claim and deliver one row as of `now`.
     pub async fn try_execute(&self, now: DateTime<Utc>) -> anyhow::Result<Outcome> {
-        let claimed = {
-            let mut conn = self.ctx.db.pool().acquire().await?;
-            outbox::claim(&mut conn, self.ctx.db.backend(), now, self.lease).await?
-        };
-        let Some(claimed) = claimed else {
+        let Some(claimed) = self.ctx.delivery_io.claim(now, self.lease).await? else {
             return Ok(Outcome::Idle);
         };
         // Measured on the monotonic clock: a process frozen past its lease (SIGSTOP, a paused
@@ -105,18 +101,18 @@ impl Worker {
             (Ok(()), Channel::Email) => Metrics::inc(&m.emails_sent),
             (Err(_), _) => Metrics::inc(&m.messages_failed),
         }
-        let mut conn = self.ctx.db.pool().acquire().await?;
         let done_at = self.ctx.now().max(now);
-        match result {
-            Ok(()) => {
-                if outbox::complete(&mut conn, &claimed, done_at).await? {
-                    Ok(Outcome::Sent)
-                } else {
-                    tracing::warn!("completion refused: the row was claimed again after our lease expired");
-                    Ok(Outcome::Fenced)
-                }
-            }
-            Err(SendError::Permanent(error)) => {
+        let Err(error) = result else {
+            return if self.ctx.delivery_io.complete(&claimed, done_at).await? {
+                Ok(Outcome::Sent)
+            } else {
+                tracing::warn!("completion refused: the row was claimed again after our lease expired");
+                Ok(Outcome::Fenced)
+            };
+        };
+        let mut conn = self.ctx.db.pool().acquire().await?;
+        match error {
+            SendError::Permanent(error) => {
                 tracing::error!(%error, "delivery failed permanently; row is now a dead letter");
                 if outbox::fail(&mut conn, &claimed, &error, None).await? {
                     drop(conn);
@@ -124,7 +120,7 @@ impl Worker {
                 }
                 Ok(Outcome::Dead)
             }
-            Err(SendError::Blocked(error)) => {
+            SendError::Blocked(error) => {
                 tracing::warn!(%error, "the recipient blocked the bot; falling back to e-mail where possible");
                 if outbox::fail(&mut conn, &claimed, &error, None).await? {
                     drop(conn);
@@ -132,7 +128,7 @@ impl Worker {
                 }
                 Ok(Outcome::Dead)
             }
-            Err(SendError::Transient(error)) | Err(SendError::RetryAfter(_, error))
+            SendError::Transient(error) | SendError::RetryAfter(_, error)
                 if claimed.attempts >= i64::from(self.ctx.settings.max_attempts) =>
             {
                 tracing::error!(%error, "delivery failed too often; row is now a dead letter");
@@ -142,13 +138,13 @@ impl Worker {
                 }
                 Ok(Outcome::Dead)
             }
-            Err(SendError::RetryAfter(wait, error)) => {
+            SendError::RetryAfter(wait, error) => {
                 let at = now + Duration::from_std(wait).unwrap_or(Duration::seconds(1));
                 tracing::warn!(%error, retry_at = %at, "rate limited; retrying when allowed");
                 outbox::fail(&mut conn, &claimed, &error, Some(at)).await?;
                 Ok(Outcome::Retry)
             }
-            Err(SendError::Transient(error)) => {
+            SendError::Transient(error) => {
                 let at = now + backoff(claimed.attempts);
                 tracing::warn!(%error, retry_at = %at, "delivery failed; will retry");
                 outbox::fail(&mut conn, &claimed, &error, Some(at)).await?;
@@ -193,7 +189,7 @@ impl Worker {
     /// schedule, each delivering until nothing is due, then sleeping until woken or the poll
     /// interval passes.
     pub async fn run(self, wake: Arc<Notify>, stop: Shutdown) {
-        let senders = self.ctx.settings.delivery_concurrency.max(1);
+        let senders = self.ctx.settings.senders();
         let mut tasks = tokio::task::JoinSet::new();
         for _ in 0..senders {
             tasks.spawn(self.clone().sender(wake.clone(), stop.clone()));
@@ -236,7 +232,7 @@ impl Worker {
         // booking itself, and every booking would count as late.
         let late = (self.pace.overall_spacing_us / 2).max(25_000);
         loop {
-            match send_gate::book(&self.ctx.db, &self.pace, chat).await? {
+            match self.ctx.delivery_io.book(chat, self.pace).await? {
                 Booking::At { slot, .. } => {
                     let wait = slot - wall_clock_us();
                     if wait > 0 {

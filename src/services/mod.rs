@@ -34,6 +34,10 @@ pub struct Ctx {
     /// Wakes the outbox worker when a person is waiting for a reply.
     pub wake_worker: Arc<Notify>,
     pub metrics: Arc<crate::metrics::Metrics>,
+    /// The statements of every update, group-committed (see `storage::update_io`).
+    pub update_io: crate::storage::update_io::UpdateIo,
+    /// The outbox worker's statements, group-committed (see `storage::delivery_io`).
+    pub delivery_io: crate::storage::delivery_io::DeliveryIo,
 }
 
 impl Ctx {

@@ -1,41 +1,54 @@
 //! Where a person is in a multi-step conversation, kept in our database so that a restart
 //! in the middle of `/newcustomer` loses nothing.
 
+use std::collections::HashMap;
+
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use sqlx::AnyConnection;
 
 use super::epoch;
 
-/// The stored state as JSON text; the telegram layer owns its shape.
-pub async fn get(conn: &mut AnyConnection, chat_id: i64) -> anyhow::Result<Option<String>> {
-    sqlx::query_scalar("SELECT state FROM dialogues WHERE chat_id = $1")
-        .bind(chat_id)
-        .fetch_optional(conn)
-        .await
-        .context("loading dialogue state")
+/// The stored states of `chats` as JSON text (the telegram layer owns their shape), one per
+/// chat in the same order.
+pub async fn get_many(conn: &mut AnyConnection, chats: &[i64]) -> anyhow::Result<Vec<Option<String>>> {
+    let ids: Vec<String> = (1..=chats.len()).map(|i| format!("${i}")).collect();
+    let sql = format!("SELECT chat_id, state FROM dialogues WHERE chat_id IN ({})", ids.join(", "));
+    let mut query = sqlx::query_as::<_, (i64, String)>(sqlx::AssertSqlSafe(sql));
+    for chat in chats {
+        query = query.bind(chat);
+    }
+    let mut found: HashMap<i64, String> =
+        query.fetch_all(conn).await.context("loading dialogue state")?.into_iter().collect();
+    Ok(chats.iter().map(|chat| found.remove(chat)).collect())
 }
 
-pub async fn set(conn: &mut AnyConnection, chat_id: i64, state: &str, now: DateTime<Utc>) -> anyhow::Result<()> {
-    sqlx::query(
-        "INSERT INTO dialogues (chat_id, state, updated_at) VALUES ($1, $2, $3)
+/// Store each chat's new state. A chat twice in one call is refused by PostgreSQL (the caller
+/// then stores each alone, in order).
+pub async fn set_many(conn: &mut AnyConnection, states: &[(i64, String, DateTime<Utc>)]) -> anyhow::Result<()> {
+    let values: Vec<String> =
+        (0..states.len()).map(|i| format!("(${}, ${}, ${})", 3 * i + 1, 3 * i + 2, 3 * i + 3)).collect();
+    let sql = format!(
+        "INSERT INTO dialogues (chat_id, state, updated_at) VALUES {}
          ON CONFLICT (chat_id) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at",
-    )
-    .bind(chat_id)
-    .bind(state)
-    .bind(epoch(now))
-    .execute(conn)
-    .await
-    .context("storing dialogue state")?;
+        values.join(", ")
+    );
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for (chat, state, now) in states {
+        query = query.bind(chat).bind(state).bind(epoch(*now));
+    }
+    query.execute(conn).await.context("storing dialogue state")?;
     Ok(())
 }
 
-pub async fn clear(conn: &mut AnyConnection, chat_id: i64) -> anyhow::Result<()> {
-    sqlx::query("DELETE FROM dialogues WHERE chat_id = $1")
-        .bind(chat_id)
-        .execute(conn)
-        .await
-        .context("clearing dialogue state")?;
+pub async fn clear_many(conn: &mut AnyConnection, chats: &[i64]) -> anyhow::Result<()> {
+    let ids: Vec<String> = (1..=chats.len()).map(|i| format!("${i}")).collect();
+    let sql = format!("DELETE FROM dialogues WHERE chat_id IN ({})", ids.join(", "));
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for chat in chats {
+        query = query.bind(chat);
+    }
+    query.execute(conn).await.context("clearing dialogue state")?;
     Ok(())
 }
 

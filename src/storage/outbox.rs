@@ -139,6 +139,8 @@ struct ClaimRow {
     attachment_name: Option<String>,
     attempts: i64,
     fence: i64,
+    priority: i64,
+    next_attempt_at: i64,
 }
 
 /// Claim the next sendable row for `lease`: pending and due, or sending with an expired
@@ -155,6 +157,18 @@ pub async fn claim(
     now: DateTime<Utc>,
     lease: Duration,
 ) -> anyhow::Result<Option<Claimed>> {
+    Ok(claim_many(conn, backend, now, lease, 1).await?.pop())
+}
+
+/// Claim up to `limit` rows as [`claim`] does, in one statement, at most one per recipient:
+/// the claims of several senders at once (see `storage::delivery_io`). In claiming order.
+pub async fn claim_many(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    now: DateTime<Utc>,
+    lease: Duration,
+    limit: usize,
+) -> anyhow::Result<Vec<Claimed>> {
     // PostgreSQL: concurrent claimers skip each other's locked candidates instead of queueing
     // behind them. SQLite serialises writers, so the plain sub-select is already exclusive.
     let lock = match backend {
@@ -166,63 +180,100 @@ pub async fn claim(
     // and a chat's own rows keep their queuing order (`id`). In queuing order alone, a burst
     // queued chat by chat would end with its last chats' messages one a second each, at the
     // pace of one chat instead of the bot's (`benches/delivery.rs`).
+    //
+    // The candidates are locked in the innermost select (PostgreSQL allows no lock beside a
+    // window function); of them, each recipient's first is taken, since the conditions see
+    // the table as it was before this statement and would let one recipient's reply and
+    // reminder go together. Candidates not taken are unlocked when the statement commits.
     let sql = format!(
         "UPDATE outbox SET status = 'sending', attempts = attempts + 1, fence = fence + 1, lease_until = $2
-         WHERE id = (
-             SELECT o.id FROM outbox o
-             LEFT JOIN send_gate g ON o.channel = 'telegram' AND g.gate = 'tg:' || o.recipient
-             WHERE ((o.status = 'pending' AND o.next_attempt_at <= $1) OR (o.status = 'sending' AND o.lease_until <= $1))
-               AND NOT EXISTS (SELECT 1 FROM outbox q
-                               WHERE q.recipient = o.recipient AND q.status IN ('pending', 'sending') AND q.id <> o.id
-                                 AND ((q.status = 'sending' AND q.lease_until > $1)
-                                      OR (q.priority = o.priority AND q.id < o.id
-                                          AND (q.status = 'sending' OR q.next_attempt_at <= $1))))
-               AND (g.next_at IS NULL OR g.next_at <= $3)
-             ORDER BY o.priority, o.next_attempt_at, COALESCE(g.next_at, 0), o.id
-             LIMIT 1 {lock})
-         RETURNING id, idem_key, channel, recipient, subject, body, reply_markup, attachment_name, attempts, fence"
+         WHERE id IN (
+             SELECT d.id FROM (
+                 SELECT c.id, c.priority, c.next_attempt_at, c.gate_at,
+                        ROW_NUMBER() OVER (PARTITION BY c.recipient ORDER BY c.priority, c.next_attempt_at, c.id) AS nth
+                 FROM (SELECT o.id, o.recipient, o.priority, o.next_attempt_at, COALESCE(g.next_at, 0) AS gate_at
+                       FROM outbox o
+                       LEFT JOIN send_gate g ON o.channel = 'telegram' AND g.gate = 'tg:' || o.recipient
+                       WHERE ((o.status = 'pending' AND o.next_attempt_at <= $1)
+                              OR (o.status = 'sending' AND o.lease_until <= $1))
+                         AND NOT EXISTS (SELECT 1 FROM outbox q
+                                         WHERE q.recipient = o.recipient AND q.status IN ('pending', 'sending')
+                                           AND q.id <> o.id
+                                           AND ((q.status = 'sending' AND q.lease_until > $1)
+                                                OR (q.priority = o.priority AND q.id < o.id
+                                                    AND (q.status = 'sending' OR q.next_attempt_at <= $1))))
+                         AND (g.next_at IS NULL OR g.next_at <= $3)
+                       ORDER BY o.priority, o.next_attempt_at, COALESCE(g.next_at, 0), o.id
+                       LIMIT $5 {lock}) c
+             ) d
+             WHERE d.nth = 1
+             ORDER BY d.priority, d.next_attempt_at, d.gate_at, d.id
+             LIMIT $4)
+         RETURNING id, idem_key, channel, recipient, subject, body, reply_markup, attachment_name, attempts, fence,
+                   priority, next_attempt_at"
     );
-    let row: Option<ClaimRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+    let limit = i64::try_from(limit.max(1)).unwrap_or(i64::MAX);
+    let mut rows: Vec<ClaimRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(epoch(now))
         .bind(epoch(now + lease))
         .bind(super::wall_clock_us())
-        .fetch_optional(conn)
+        .bind(limit)
+        // Room for candidates that lose to an earlier row of their recipient.
+        .bind(limit.saturating_mul(4))
+        .fetch_all(conn)
         .await
-        .context("claiming an outbox row")?;
-    row.map(|r| {
-        Ok(Claimed {
-            channel: match r.channel.as_str() {
-                "telegram" => Channel::Telegram,
-                "email" => Channel::Email,
-                other => anyhow::bail!("outbox row {} has unknown channel {other}", r.id),
-            },
-            id: r.id,
-            key: r.idem_key,
-            recipient: r.recipient,
-            subject: r.subject,
-            body: r.body,
-            reply_markup: r.reply_markup,
-            attachment_name: r.attachment_name,
-            attempts: r.attempts,
-            fence: r.fence,
+        .context("claiming outbox rows")?;
+    // RETURNING keeps no order; the gate's part of the order only decided which rows won.
+    rows.sort_by_key(|r| (r.priority, r.next_attempt_at, r.id));
+    rows.into_iter()
+        .map(|r| {
+            Ok(Claimed {
+                channel: match r.channel.as_str() {
+                    "telegram" => Channel::Telegram,
+                    "email" => Channel::Email,
+                    other => anyhow::bail!("outbox row {} has unknown channel {other}", r.id),
+                },
+                id: r.id,
+                key: r.idem_key,
+                recipient: r.recipient,
+                subject: r.subject,
+                body: r.body,
+                reply_markup: r.reply_markup,
+                attachment_name: r.attachment_name,
+                attempts: r.attempts,
+                fence: r.fence,
+            })
         })
-    })
-    .transpose()
+        .collect()
 }
 
 /// Mark sent; `false` when the fence moved on (another worker owns the row now).
 pub async fn complete(conn: &mut AnyConnection, claimed: &Claimed, now: DateTime<Utc>) -> anyhow::Result<bool> {
-    let done = sqlx::query(
+    Ok(complete_many(conn, &[(claimed.id, claimed.fence)], now).await?[0])
+}
+
+/// Mark several claimed rows (`(id, fence)`) sent in one statement; for each, `false` when
+/// its fence moved on.
+pub async fn complete_many(
+    conn: &mut AnyConnection,
+    claims: &[(i64, i64)],
+    now: DateTime<Utc>,
+) -> anyhow::Result<Vec<bool>> {
+    let matches: Vec<String> =
+        (0..claims.len()).map(|i| format!("(id = ${} AND fence = ${})", 2 * i + 2, 2 * i + 3)).collect();
+    let sql = format!(
         "UPDATE outbox SET status = 'sent', sent_at = $1, lease_until = NULL, last_error = NULL
-         WHERE id = $2 AND fence = $3 AND status = 'sending'",
-    )
-    .bind(epoch(now))
-    .bind(claimed.id)
-    .bind(claimed.fence)
-    .execute(conn)
-    .await
-    .context("completing an outbox row")?;
-    Ok(done.rows_affected() == 1)
+         WHERE status = 'sending' AND ({})
+         RETURNING id, fence",
+        matches.join(" OR ")
+    );
+    let mut query = sqlx::query_as::<_, (i64, i64)>(sqlx::AssertSqlSafe(sql)).bind(epoch(now));
+    for (id, fence) in claims {
+        query = query.bind(id).bind(fence);
+    }
+    let done: std::collections::HashSet<(i64, i64)> =
+        query.fetch_all(conn).await.context("completing outbox rows")?.into_iter().collect();
+    Ok(claims.iter().map(|claim| done.contains(claim)).collect())
 }
 
 /// When the earliest chat send slot opens (wall clock µs) among chats that have a due

@@ -4,6 +4,8 @@
 //! locked first and the chat row second by every booker, so concurrent instances queue on the
 //! `all` row and never deadlock; SQLite's write transaction serialises them anyway.
 
+use std::collections::HashMap;
+
 use anyhow::Context;
 use sqlx::AnyConnection;
 
@@ -19,29 +21,64 @@ fn chat_gate(chat: i64) -> String {
 /// Book a slot for a message to `chat`. The wall clock is read once the `all` row is ours:
 /// a "now" read before waiting for the lock would be stale, and slots booked from it would
 /// crowd the ones booked just before.
-///
-/// Five statements (begin, read the overall gate, read the chat's, write both, commit): each
-/// is a round trip, and a booking is made for every message sent.
 pub async fn book(db: &Db, pace: &Pace, chat: i64) -> anyhow::Result<Booking> {
-    let mut tx = db.begin().await?;
-    let chat_key = chat_gate(chat);
-    let [overall, chat_state] = load(&mut tx, db.backend(), [OVERALL, &chat_key]).await?;
-    // Telegram's minute budget is for groups (negative ids); a private chat has none.
-    let pace = if chat < 0 { *pace } else { Pace { per_minute: i64::MAX, ..*pace } };
-    let booking = pace::book(&pace, overall, chat_state, wall_clock_us());
-    if let Booking::At { overall, chat, .. } = booking {
-        store(&mut tx, [(OVERALL, overall), (&chat_key, chat)]).await?;
+    let mut conn = db.pool().acquire().await?;
+    Ok(book_many(&mut conn, db.backend(), &[(chat, *pace)]).await?.remove(0))
+}
+
+/// Book slots for several messages (`(chat, pace)`) in one transaction, in the order given:
+/// the bookings of several senders at once (see `storage::delivery_io`). Five statements
+/// (begin, read the overall gate, read the chats', write them all, commit) whatever their
+/// number; each is a round trip, and a booking is made for every message sent.
+pub async fn book_many(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    requests: &[(i64, Pace)],
+) -> anyhow::Result<Vec<Booking>> {
+    // On SQLite the write lock up front, as `Db::begin` takes it.
+    let mut tx = match backend {
+        Backend::Sqlite => sqlx::Connection::begin_with(conn, "BEGIN IMMEDIATE").await,
+        Backend::Postgres => sqlx::Connection::begin(conn).await,
     }
-    tx.commit().await.context("committing a send slot")?;
-    Ok(booking)
+    .context("beginning a send slot booking")?;
+    let mut overall = load_overall(&mut tx, backend).await?;
+    let keys: Vec<String> = requests.iter().map(|(chat, _)| chat_gate(*chat)).collect();
+    let mut chats = load_chats(&mut tx, &keys).await?;
+    let now = wall_clock_us();
+    let mut changed: Vec<String> = Vec::new();
+    let mut bookings = Vec::with_capacity(requests.len());
+    for ((chat, pace), key) in requests.iter().zip(&keys) {
+        // Telegram's minute budget is for groups (negative ids); a private chat has none.
+        let pace = if *chat < 0 { *pace } else { Pace { per_minute: i64::MAX, ..*pace } };
+        let gate = chats.get(key).copied().unwrap_or_default();
+        let booking = pace::book(&pace, overall, gate, now);
+        if let Booking::At { overall: o, chat: c, .. } = booking {
+            overall = o;
+            chats.insert(key.clone(), c);
+            if !changed.contains(key) {
+                changed.push(key.clone());
+            }
+        }
+        bookings.push(booking);
+    }
+    if !changed.is_empty() {
+        let mut gates = vec![(OVERALL.to_owned(), overall)];
+        gates.extend(changed.into_iter().map(|key| {
+            let gate = chats[&key];
+            (key, gate)
+        }));
+        store(&mut tx, &gates).await?;
+    }
+    tx.commit().await.context("committing send slots")?;
+    Ok(bookings)
 }
 
 /// Telegram asked us to wait: every sender of every instance waits `wait_us` from now.
 pub async fn pause(db: &Db, wait_us: i64) -> anyhow::Result<()> {
     let mut tx = db.begin().await?;
-    let [overall] = load(&mut tx, db.backend(), [OVERALL]).await?;
+    let overall = load_overall(&mut tx, db.backend()).await?;
     let now = wall_clock_us();
-    store(&mut tx, [(OVERALL, pace::pause(overall, now, now.saturating_add(wait_us)))]).await?;
+    store(&mut tx, &[(OVERALL.to_owned(), pace::pause(overall, now, now.saturating_add(wait_us)))]).await?;
     tx.commit().await.context("committing a send pause")
 }
 
@@ -55,55 +92,66 @@ pub async fn prune(conn: &mut AnyConnection, before_us: i64) -> anyhow::Result<u
     Ok(done.rows_affected())
 }
 
-/// The gates `keys` (the `all` gate first), a missing one as empty.
+/// The overall gate, locked on PostgreSQL (`FOR UPDATE`).
 ///
-/// Every booking and pause first reads the `all` row, locked on PostgreSQL (`FOR UPDATE`),
-/// which serialises all of them across instances; SQLite's `BEGIN IMMEDIATE` does the same.
-/// The other gates are read in a second statement, once the lock is held: under PostgreSQL's
-/// read committed, a statement that waited for the lock still sees only the rows committed
-/// before it began, so a chat's row written by the booker it waited for would be missed, and
-/// two messages to that chat booked at once (one statement for both rows did exactly that: a
-/// 429 in about one burst test in six). A chat's row needs no lock of its own and may be
-/// missing until its first booking writes it. The `all` row is created if missing, because
-/// only a row that exists can be locked.
-async fn load<const N: usize>(
-    conn: &mut AnyConnection,
-    backend: Backend,
-    keys: [&str; N],
-) -> anyhow::Result<[Gate; N]> {
-    debug_assert_eq!(keys.first(), Some(&OVERALL));
+/// Every booking and pause first reads the `all` row this way, which serialises all of them
+/// across instances; SQLite's `BEGIN IMMEDIATE` does the same. The chats' gates are read in a
+/// second statement, once the lock is held: under PostgreSQL's read committed, a statement
+/// that waited for the lock still sees only the rows committed before it began, so a chat's
+/// row written by the booker it waited for would be missed, and two messages to that chat
+/// booked at once (one statement for both rows did exactly that: a 429 in about one burst
+/// test in six). A chat's row needs no lock of its own and may be missing until its first
+/// booking writes it. The `all` row is created if missing, because only a row that exists
+/// can be locked.
+async fn load_overall(conn: &mut AnyConnection, backend: Backend) -> anyhow::Result<Gate> {
     let lock = match backend {
         Backend::Postgres => " FOR UPDATE",
         Backend::Sqlite => "",
     };
-    let mut overall = select(&mut *conn, OVERALL, lock).await?;
+    let mut overall = select_overall(&mut *conn, lock).await?;
     if overall.is_none() {
         sqlx::query("INSERT INTO send_gate (gate, next_at) VALUES ($1, 0) ON CONFLICT (gate) DO NOTHING")
             .bind(OVERALL)
             .execute(&mut *conn)
             .await
             .context("creating the overall send gate")?;
-        overall = select(&mut *conn, OVERALL, lock).await?;
+        overall = select_overall(&mut *conn, lock).await?;
     }
-    let mut gates = [Gate::default(); N];
-    gates[0] = overall.unwrap_or_default();
-    for (gate, key) in gates.iter_mut().zip(keys).skip(1) {
-        *gate = select(&mut *conn, key, "").await?.unwrap_or_default();
-    }
-    Ok(gates)
+    Ok(overall.unwrap_or_default())
 }
 
-async fn select(conn: &mut AnyConnection, key: &str, lock: &str) -> anyhow::Result<Option<Gate>> {
+async fn select_overall(conn: &mut AnyConnection, lock: &str) -> anyhow::Result<Option<Gate>> {
     let sql = format!("SELECT next_at, window_start, window_count FROM send_gate WHERE gate = $1{lock}");
-    let row: Option<(i64, i64, i64)> =
-        sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(key).fetch_optional(conn).await.context("reading a send gate")?;
+    let row: Option<(i64, i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(OVERALL)
+        .fetch_optional(conn)
+        .await
+        .context("reading the overall send gate")?;
     Ok(row.map(|(next_at, window_start, window_count)| Gate { next_at, window_start, window_count }))
 }
 
+/// The chats' gates that exist, by key.
+async fn load_chats(conn: &mut AnyConnection, keys: &[String]) -> anyhow::Result<HashMap<String, Gate>> {
+    let params: Vec<String> = (1..=keys.len()).map(|i| format!("${i}")).collect();
+    let sql = format!(
+        "SELECT gate, next_at, window_start, window_count FROM send_gate WHERE gate IN ({})",
+        params.join(", ")
+    );
+    let mut query = sqlx::query_as::<_, (String, i64, i64, i64)>(sqlx::AssertSqlSafe(sql));
+    for key in keys {
+        query = query.bind(key);
+    }
+    let rows = query.fetch_all(conn).await.context("reading send gates")?;
+    Ok(rows
+        .into_iter()
+        .map(|(gate, next_at, window_start, window_count)| (gate, Gate { next_at, window_start, window_count }))
+        .collect())
+}
+
 /// Write the gates in one statement, creating a chat's row on its first booking.
-async fn store<const N: usize>(conn: &mut AnyConnection, gates: [(&str, Gate); N]) -> anyhow::Result<()> {
+async fn store(conn: &mut AnyConnection, gates: &[(String, Gate)]) -> anyhow::Result<()> {
     let rows: Vec<String> =
-        (0..N).map(|i| format!("(${}, ${}, ${}, ${})", 4 * i + 1, 4 * i + 2, 4 * i + 3, 4 * i + 4)).collect();
+        (0..gates.len()).map(|i| format!("(${}, ${}, ${}, ${})", 4 * i + 1, 4 * i + 2, 4 * i + 3, 4 * i + 4)).collect();
     let sql = format!(
         "INSERT INTO send_gate (gate, next_at, window_start, window_count) VALUES {}
          ON CONFLICT (gate) DO UPDATE SET next_at = excluded.next_at, window_start = excluded.window_start,

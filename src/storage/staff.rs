@@ -92,6 +92,22 @@ pub async fn by_telegram_id(conn: &mut AnyConnection, telegram_id: TelegramUserI
     row.map(Staff::try_from).transpose()
 }
 
+/// [`by_telegram_id`] for several people in one statement, one answer per id in order.
+pub async fn by_telegram_ids(conn: &mut AnyConnection, ids: &[TelegramUserId]) -> anyhow::Result<Vec<Option<Staff>>> {
+    let params: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
+    let sql = format!("SELECT {COLUMNS} FROM staff WHERE telegram_id IN ({})", params.join(", "));
+    let mut query = sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(sql));
+    for id in ids {
+        query = query.bind(id.0);
+    }
+    let mut found = std::collections::HashMap::new();
+    for row in query.fetch_all(conn).await.context("loading staff by Telegram id")? {
+        let staff = Staff::try_from(row)?;
+        found.insert(staff.telegram_id, staff);
+    }
+    Ok(ids.iter().map(|id| found.get(id).cloned()).collect())
+}
+
 pub async fn by_id(conn: &mut AnyConnection, id: StaffId) -> anyhow::Result<Option<Staff>> {
     let row: Option<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM staff WHERE id = $1")))
         .bind(id.0)

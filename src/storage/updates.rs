@@ -5,6 +5,8 @@
 //! first to claim an update handles it; a claim left unfinished for a minute (its process
 //! died mid-way) may be taken over, so a crash does not lose the update either.
 
+use std::collections::HashSet;
+
 use anyhow::Context;
 use chrono::{DateTime, Duration, Utc};
 use sqlx::AnyConnection;
@@ -14,30 +16,39 @@ use super::epoch;
 /// A claim older than this without `done_at` belongs to a process that died.
 pub const STALE_CLAIM: Duration = Duration::minutes(1);
 
-/// Claim `update_id` for handling; `false` when it was handled or is being handled.
-pub async fn claim(conn: &mut AnyConnection, update_id: i64, now: DateTime<Utc>) -> anyhow::Result<bool> {
-    let done = sqlx::query(
-        "INSERT INTO updates_seen (update_id, claimed_at) VALUES ($1, $2)
+/// Claim updates for handling, each as of its own `now`: for each, `false` when it was
+/// handled or is being handled. One statement for all (see `group_commit`); an update id
+/// twice in one call is refused by PostgreSQL, and the caller then claims each alone.
+pub async fn claim_many(conn: &mut AnyConnection, claims: &[(i64, DateTime<Utc>)]) -> anyhow::Result<Vec<bool>> {
+    let values: Vec<String> = (0..claims.len()).map(|i| format!("(${}, ${})", 2 * i + 2, 2 * i + 3)).collect();
+    // A claim is stale when it is older than STALE_CLAIM as of the new claim's own time.
+    let sql = format!(
+        "INSERT INTO updates_seen (update_id, claimed_at) VALUES {}
          ON CONFLICT (update_id) DO UPDATE SET claimed_at = excluded.claimed_at
-         WHERE updates_seen.done_at IS NULL AND updates_seen.claimed_at < $3",
-    )
-    .bind(update_id)
-    .bind(epoch(now))
-    .bind(epoch(now - STALE_CLAIM))
-    .execute(conn)
-    .await
-    .context("claiming a Telegram update")?;
-    Ok(done.rows_affected() == 1)
+         WHERE updates_seen.done_at IS NULL AND updates_seen.claimed_at < excluded.claimed_at - $1
+         RETURNING update_id",
+        values.join(", ")
+    );
+    let mut query = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql)).bind(STALE_CLAIM.num_seconds());
+    for (update_id, now) in claims {
+        query = query.bind(update_id).bind(epoch(*now));
+    }
+    let mut claimed: HashSet<i64> =
+        query.fetch_all(conn).await.context("claiming Telegram updates")?.into_iter().collect();
+    // The same update twice in one call (SQLite takes it): only the first may handle it.
+    Ok(claims.iter().map(|(id, _)| claimed.remove(id)).collect())
 }
 
-/// The update was handled to the end.
-pub async fn finish(conn: &mut AnyConnection, update_id: i64, now: DateTime<Utc>) -> anyhow::Result<()> {
-    sqlx::query("UPDATE updates_seen SET done_at = $1 WHERE update_id = $2")
-        .bind(epoch(now))
-        .bind(update_id)
-        .execute(conn)
-        .await
-        .context("finishing a Telegram update")?;
+/// The updates were handled to the end (marked as of the latest of their times).
+pub async fn finish_many(conn: &mut AnyConnection, done: &[(i64, DateTime<Utc>)]) -> anyhow::Result<()> {
+    let Some(at) = done.iter().map(|(_, now)| *now).max() else { return Ok(()) };
+    let ids: Vec<String> = (0..done.len()).map(|i| format!("${}", i + 2)).collect();
+    let sql = format!("UPDATE updates_seen SET done_at = $1 WHERE update_id IN ({})", ids.join(", "));
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(epoch(at));
+    for (update_id, _) in done {
+        query = query.bind(update_id);
+    }
+    query.execute(conn).await.context("finishing Telegram updates")?;
     Ok(())
 }
 

@@ -17,7 +17,6 @@ use crate::locale::Locale;
 use crate::services::Ctx;
 use crate::storage::complaints::Attachment;
 use crate::storage::staff::{self as staff_store, Staff};
-use crate::storage::{dialogues, updates};
 use crate::templates::{Key, keys};
 
 /// What a message carries, as far as the bot cares.
@@ -86,8 +85,7 @@ async fn handle_message_update(bot: &TgBot, msg: &Message, upd: &Update, me: &Me
 
 /// Whether this is the first time this update is handled (see `storage::updates`).
 async fn first_delivery(ctx: &Ctx, upd: &Update) -> anyhow::Result<bool> {
-    let mut conn = ctx.db.pool().acquire().await?;
-    let first = updates::claim(&mut conn, i64::from(upd.id.0), ctx.now()).await?;
+    let first = ctx.update_io.claim_update(i64::from(upd.id.0), ctx.now()).await?;
     if !first {
         tracing::info!(update = upd.id.0, "update delivered again; already handled");
     }
@@ -95,8 +93,7 @@ async fn first_delivery(ctx: &Ctx, upd: &Update) -> anyhow::Result<bool> {
 }
 
 async fn finished(ctx: &Ctx, upd: &Update) -> anyhow::Result<()> {
-    let mut conn = ctx.db.pool().acquire().await?;
-    updates::finish(&mut conn, i64::from(upd.id.0), ctx.now()).await
+    ctx.update_io.finish_update(i64::from(upd.id.0), ctx.now()).await
 }
 
 pub async fn on_callback(bot: TgBot, q: CallbackQuery, upd: Update, ctx: Ctx) -> anyhow::Result<()> {
@@ -123,12 +120,12 @@ pub(super) fn telegram_id(user: &User) -> TelegramUserId {
 }
 
 async fn load_staff(ctx: &Ctx, user: &User) -> anyhow::Result<Option<Staff>> {
-    let mut conn = ctx.db.pool().acquire().await?;
-    let staff = staff_store::by_telegram_id(&mut conn, telegram_id(user)).await?;
+    let staff = ctx.update_io.staff(telegram_id(user)).await?;
     if let (Some(s), Some(code)) = (&staff, user.language_code.as_deref()) {
         // Only when it changed: a write on every staff message would queue behind the others.
         let locale = Locale::from_telegram(Some(code), ctx.settings.locale).as_str();
         if s.locale.as_deref() != Some(locale) {
+            let mut conn = ctx.db.pool().acquire().await?;
             staff_store::set_locale(&mut conn, s.id, locale).await?;
         }
     }
@@ -269,16 +266,13 @@ async fn handle_callback(ctx: &Ctx, reply: &mut Replier, user: &User, chat_id: i
 }
 
 pub(super) async fn load_state(ctx: &Ctx, chat_id: i64) -> anyhow::Result<Option<State>> {
-    let mut conn = ctx.db.pool().acquire().await?;
-    Ok(dialogues::get(&mut conn, chat_id).await?.and_then(|json| State::from_json(&json)))
+    Ok(ctx.update_io.dialogue(chat_id).await?.and_then(|json| State::from_json(&json)))
 }
 
 pub(super) async fn save_state(ctx: &Ctx, chat_id: i64, state: &State) -> anyhow::Result<()> {
-    let mut conn = ctx.db.pool().acquire().await?;
-    dialogues::set(&mut conn, chat_id, &state.to_json(), ctx.now()).await
+    ctx.update_io.set_dialogue(chat_id, state.to_json(), ctx.now()).await
 }
 
 pub(super) async fn clear_state(ctx: &Ctx, chat_id: i64) -> anyhow::Result<()> {
-    let mut conn = ctx.db.pool().acquire().await?;
-    dialogues::clear(&mut conn, chat_id).await
+    ctx.update_io.clear_dialogue(chat_id).await
 }

@@ -3,6 +3,7 @@
 //! Keys are `reply:{update_id}:{n}`: if Telegram delivers the same update twice, or we handle
 //! it again after a crash, the person still gets each reply once.
 
+use anyhow::Context;
 use teloxide::types::InlineKeyboardMarkup;
 
 use crate::locale::Locale;
@@ -37,9 +38,8 @@ impl Replier {
         self.sent += 1;
         let markup = keyboard.map(|k| serde_json::to_string(&k)).transpose()?;
         let now = self.ctx.now();
-        let mut conn = self.ctx.db.pool().acquire().await?;
-        notify::telegram(&mut conn, &key, self.chat_id, text, markup, Priority::Interactive, now).await?;
-        drop(conn);
+        let parts = notify::telegram_parts(&key, self.chat_id, text, markup, Priority::Interactive, now);
+        self.ctx.update_io.queue_reply(parts, now).await.with_context(|| format!("queueing message {key}"))?;
         self.ctx.wake_worker.notify_one();
         Ok(())
     }

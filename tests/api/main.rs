@@ -12,6 +12,7 @@ mod complaints;
 mod fakes;
 mod faults;
 mod fuzz;
+mod group_commit;
 mod harness;
 mod health;
 mod helpers;

@@ -315,3 +315,63 @@ async fn a_customer_is_answered_within_a_second_while_a_burst_goes_out_at_telegr
     assert!(bulk_left > 0, "the burst was over before the customers were answered: the test proves nothing");
     assert_eq!(app.telegram.too_many_requests(), 0, "refused: {:?}", app.telegram.refused());
 }
+
+/// The claims of several senders at once (`claim_many`): one row per chat, each chat's first,
+/// interactive first, never a chat with a row in flight; `complete_many` marks each row that
+/// its claim still owns and refuses a stale fence.
+#[tokio::test]
+async fn many_claims_in_one_statement_take_one_row_per_chat_and_completions_check_each_fence() {
+    let app = spawn_app().await;
+    let backend = app.ctx.db.backend();
+    let mut conn = app.ctx.db.pool().acquire().await.unwrap();
+    for (key, chat, priority) in [
+        ("bulk:1:a", 1, Priority::Bulk),
+        ("bulk:1:b", 1, Priority::Bulk),
+        ("reply:1", 1, Priority::Interactive),
+        ("bulk:2:a", 2, Priority::Bulk),
+        ("bulk:3:a", 3, Priority::Bulk),
+    ] {
+        outbox::enqueue(&mut conn, &message(key, chat, priority), app.now()).await.unwrap();
+    }
+    let first = outbox::claim_many(&mut conn, backend, app.now(), LEASE, 10).await.unwrap();
+    let keys: Vec<&str> = first.iter().map(|c| c.key.as_str()).collect();
+    assert_eq!(keys, ["reply:1", "bulk:2:a", "bulk:3:a"], "one per chat, the reply first");
+    // Chat 1 has a row in flight: nothing of it until that one is done.
+    assert!(outbox::claim_many(&mut conn, backend, app.now(), LEASE, 10).await.unwrap().is_empty());
+    let stale = (first[1].id, first[1].fence - 1);
+    let done = outbox::complete_many(&mut conn, &[(first[0].id, first[0].fence), stale], app.now()).await.unwrap();
+    assert_eq!(done, [true, false], "the stale fence is refused, the other row completed");
+    let next = outbox::claim_many(&mut conn, backend, app.now(), LEASE, 10).await.unwrap();
+    assert_eq!(next.iter().map(|c| c.key.as_str()).collect::<Vec<_>>(), ["bulk:1:a"]);
+    let limited = {
+        outbox::enqueue(&mut conn, &message("bulk:4:a", 4, Priority::Bulk), app.now()).await.unwrap();
+        outbox::enqueue(&mut conn, &message("bulk:5:a", 5, Priority::Bulk), app.now()).await.unwrap();
+        outbox::claim_many(&mut conn, backend, app.now(), LEASE, 1).await.unwrap()
+    };
+    assert_eq!(limited.iter().map(|c| c.key.as_str()).collect::<Vec<_>>(), ["bulk:4:a"], "at most the limit");
+}
+
+/// Bookings of several senders in one transaction (`book_many`): each gets its own slot, the
+/// overall spacing between them, and a second message to one chat in the same batch is told
+/// the chat is busy, as it would be booked one after the other.
+#[tokio::test]
+async fn many_bookings_in_one_transaction_are_spaced_as_one_by_one() {
+    use guanxi::jobs::pace::{Booking, Pace};
+    use guanxi::storage::send_gate;
+    let app = spawn_app().await;
+    let pace = Pace { overall_spacing_us: 40_000, chat_spacing_us: 1_050_000, per_minute: 20 };
+    let mut conn = app.ctx.db.pool().acquire().await.unwrap();
+    let bookings =
+        send_gate::book_many(&mut conn, app.ctx.db.backend(), &[(1, pace), (2, pace), (1, pace)]).await.unwrap();
+    let (Booking::At { slot: a, .. }, Booking::At { slot: b, .. }) = (bookings[0], bookings[1]) else {
+        panic!("the first two get slots: {bookings:?}");
+    };
+    assert_eq!(b - a, 40_000, "the overall spacing apart");
+    assert_eq!(bookings[2], Booking::ChatBusyUntil(a + 1_050_000), "chat 1 is busy until its spacing passed");
+    // Stored: the next booking, on its own, comes after both.
+    drop(conn);
+    let Booking::At { slot: c, .. } = send_gate::book(&app.ctx.db, &pace, 3).await.unwrap() else {
+        panic!("chat 3 is free");
+    };
+    assert!(c >= b + 40_000, "{c} after {b}");
+}

@@ -72,7 +72,7 @@ impl Worker {
 
     /// Claim and deliver one row as of `now`.
     pub async fn try_execute(&self, now: DateTime<Utc>) -> anyhow::Result<Outcome> {
-        let Some(claimed) = self.ctx.delivery_io.claim(now, self.lease).await? else {
+        let Some((claimed, booking)) = self.ctx.delivery_io.claim(now, self.lease, self.pace).await? else {
             return Ok(Outcome::Idle);
         };
         // Measured on the monotonic clock: a process frozen past its lease (SIGSTOP, a paused
@@ -81,11 +81,17 @@ impl Worker {
         // `instrument`, not `span.enter()`: a guard held across `.await` leaks the span into
         // whatever else runs on this thread meanwhile (other senders, the dispatcher).
         let span = tracing::info_span!("deliver", key = %claimed.key, channel = claimed.channel.as_str(), attempt = claimed.attempts);
-        self.deliver(claimed, claimed_at, now).instrument(span).await
+        self.deliver(claimed, booking, claimed_at, now).instrument(span).await
     }
 
-    async fn deliver(&self, claimed: Claimed, claimed_at: Instant, now: DateTime<Utc>) -> anyhow::Result<Outcome> {
-        if claimed.channel == Channel::Telegram && !self.wait_for_slot(&claimed).await? {
+    async fn deliver(
+        &self,
+        claimed: Claimed,
+        booking: Option<Booking>,
+        claimed_at: Instant,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Outcome> {
+        if claimed.channel == Channel::Telegram && !self.wait_for_slot(&claimed, booking).await? {
             return Ok(Outcome::Deferred);
         }
         if !self.lease_left(claimed_at) {
@@ -218,13 +224,13 @@ impl Worker {
         }
     }
 
-    /// Book a send slot for the row's chat and wait for it; `false` when the chat has no free
-    /// slot now (the row is handed back and others go first).
+    /// Wait for the row's send slot (`booked` with the claim, or booked here); `false` when
+    /// the chat has no free slot now (the row is handed back and others go first).
     ///
     /// A sender that wakes up well after its slot (a busy machine, a stalled database) books
     /// again instead of sending late: a late send lands next to the following slot's send,
     /// and two of those in one second are a 429.
-    async fn wait_for_slot(&self, claimed: &Claimed) -> anyhow::Result<bool> {
+    async fn wait_for_slot(&self, claimed: &Claimed, mut booked: Option<Booking>) -> anyhow::Result<bool> {
         let Ok(chat) = claimed.recipient.parse::<i64>() else {
             return Ok(true); // not a chat id: `send` makes it a dead letter
         };
@@ -232,7 +238,11 @@ impl Worker {
         // booking itself, and every booking would count as late.
         let late = (self.pace.overall_spacing_us / 2).max(25_000);
         loop {
-            match self.ctx.delivery_io.book(chat, self.pace).await? {
+            let booking = match booked.take() {
+                Some(booking) => booking,
+                None => self.ctx.delivery_io.book(chat, self.pace).await?,
+            };
+            match booking {
                 Booking::At { slot, .. } => {
                     let wait = slot - wall_clock_us();
                     if wait > 0 {

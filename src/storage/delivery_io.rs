@@ -11,7 +11,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 
-use super::group_commit::{Connection, GroupCommit, batch};
+use super::group_commit::{Connection, GroupCommit};
 use super::outbox::{self, Channel, Claimed};
 use super::{Backend, Db, send_gate};
 use crate::jobs::pace::{Booking, Pace};
@@ -29,15 +29,15 @@ impl DeliveryIo {
     /// this is dropped.
     pub fn start(db: &Db) -> Self {
         Self {
-            claims: GroupCommit::start(db.clone(), "claiming outbox rows", batch(claim)),
+            claims: GroupCommit::start(db, "claiming outbox rows", claim),
             bookings: GroupCommit::start(
-                db.clone(),
+                db,
                 "booking send slots",
-                batch(|backend, mut conn: Connection, requests: Vec<(i64, Pace)>| async move {
+                |backend, mut conn: Connection, requests: Vec<_>| async move {
                     send_gate::book_many(&mut conn, backend, &requests).await
-                }),
+                },
             ),
-            completions: GroupCommit::start(db.clone(), "completing outbox rows", batch(complete)),
+            completions: GroupCommit::start(db, "completing outbox rows", complete),
         }
     }
 

@@ -9,7 +9,7 @@
 use chrono::{DateTime, Utc};
 
 use super::Db;
-use super::group_commit::{Connection, GroupCommit, batch};
+use super::group_commit::{Connection, GroupCommit};
 use super::outbox::{self, NewMessage};
 use super::staff::{self, Staff};
 use super::{dialogues, updates};
@@ -31,67 +31,46 @@ impl UpdateIo {
     /// Start the tasks (they need a running tokio runtime); they end when the last clone of
     /// this is dropped.
     pub fn start(db: &Db) -> Self {
-        let db = db.clone();
         Self {
             claims: GroupCommit::start(
-                db.clone(),
+                db,
                 "claiming Telegram updates",
-                batch(|_, mut conn: Connection, keys: Vec<(i64, DateTime<Utc>)>| async move {
-                    let conn = &mut *conn;
-                    updates::claim_many(conn, &keys).await
-                }),
+                |_, mut conn: Connection, keys: Vec<_>| async move { updates::claim_many(&mut conn, &keys).await },
             ),
             finishes: GroupCommit::start(
-                db.clone(),
+                db,
                 "finishing Telegram updates",
-                batch(|_, mut conn: Connection, keys: Vec<(i64, DateTime<Utc>)>| async move {
-                    let conn = &mut *conn;
-                    updates::finish_many(conn, &keys).await?;
-                    Ok(vec![(); keys.len()])
-                }),
+                |_, mut conn: Connection, keys: Vec<_>| async move {
+                    updates::finish_many(&mut conn, &keys).await.map(|()| vec![(); keys.len()])
+                },
             ),
             staff: GroupCommit::start(
-                db.clone(),
+                db,
                 "loading staff by Telegram id",
-                batch(|_, mut conn: Connection, keys: Vec<TelegramUserId>| async move {
-                    let conn = &mut *conn;
-                    staff::by_telegram_ids(conn, &keys).await
-                }),
+                |_, mut conn: Connection, keys: Vec<_>| async move { staff::by_telegram_ids(&mut conn, &keys).await },
             ),
             states: GroupCommit::start(
-                db.clone(),
+                db,
                 "loading dialogue state",
-                batch(|_, mut conn: Connection, keys: Vec<i64>| async move {
-                    let conn = &mut *conn;
-                    dialogues::get_many(conn, &keys).await
-                }),
+                |_, mut conn: Connection, keys: Vec<_>| async move { dialogues::get_many(&mut conn, &keys).await },
             ),
             state_writes: GroupCommit::start(
-                db.clone(),
+                db,
                 "storing dialogue state",
-                batch(|_, mut conn: Connection, keys: Vec<(i64, String, DateTime<Utc>)>| async move {
-                    let conn = &mut *conn;
-                    dialogues::set_many(conn, &keys).await?;
-                    Ok(vec![(); keys.len()])
-                }),
+                |_, mut conn: Connection, keys: Vec<_>| async move {
+                    dialogues::set_many(&mut conn, &keys).await.map(|()| vec![(); keys.len()])
+                },
             ),
             state_clears: GroupCommit::start(
-                db.clone(),
-                "clearing dialogue state",
-                batch(|_, mut conn: Connection, keys: Vec<i64>| async move {
-                    let conn = &mut *conn;
-                    dialogues::clear_many(conn, &keys).await?;
-                    Ok(vec![(); keys.len()])
-                }),
-            ),
-            replies: GroupCommit::start(
                 db,
-                "queueing replies",
-                batch(|_, mut conn: Connection, keys: Vec<(Vec<NewMessage>, DateTime<Utc>)>| async move {
-                    let conn = &mut *conn;
-                    queue_replies(conn, keys).await
-                }),
+                "clearing dialogue state",
+                |_, mut conn: Connection, keys: Vec<_>| async move {
+                    dialogues::clear_many(&mut conn, &keys).await.map(|()| vec![(); keys.len()])
+                },
             ),
+            replies: GroupCommit::start(db, "queueing replies", |_, mut conn: Connection, keys: Vec<_>| async move {
+                queue_replies(&mut conn, keys).await
+            }),
         }
     }
 

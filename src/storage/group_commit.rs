@@ -1,9 +1,10 @@
-//! Group commit: one statement for the same small read or write that many updates being
-//! handled at the same moment each make.
+//! Group commit: one statement for the same small read or write that many callers make at the
+//! same moment (the handlers of updates, `update_io`; the outbox senders, `delivery_io`).
 //!
 //! Why: an update's own statements (its dedup record, the sender's staff record, the dialogue
-//! state read and written, the reply queued, the done mark) are each tiny, and what they cost
-//! is the round trip and the commit, not the work. Handled one by one, every round trip waits
+//! state read and written, the reply queued, the done mark) and a message's (its claim, slot
+//! and completion) are each tiny, and what they cost is the round trip and the commit, not the
+//! work. Handled one by one, every round trip waits
 //! for SQLite's single connection, and on PostgreSQL every write is a commit with its WAL
 //! flush. The updates bench measured the floor of the two ways on this machine
 //! (`benches/durable_echo`): an echo bot that records each update and queues each reply

@@ -7,13 +7,12 @@ use anyhow::Context;
 use chrono::{DateTime, Utc};
 use sqlx::AnyConnection;
 
-use super::epoch;
+use super::{epoch, params, value_rows};
 
 /// The stored states of `chats` as JSON text (the telegram layer owns their shape), one per
 /// chat in the same order.
 pub async fn get_many(conn: &mut AnyConnection, chats: &[i64]) -> anyhow::Result<Vec<Option<String>>> {
-    let ids: Vec<String> = (1..=chats.len()).map(|i| format!("${i}")).collect();
-    let sql = format!("SELECT chat_id, state FROM dialogues WHERE chat_id IN ({})", ids.join(", "));
+    let sql = format!("SELECT chat_id, state FROM dialogues WHERE chat_id IN ({})", params(1, chats.len()));
     let mut query = sqlx::query_as::<_, (i64, String)>(sqlx::AssertSqlSafe(sql));
     for chat in chats {
         query = query.bind(chat);
@@ -26,12 +25,10 @@ pub async fn get_many(conn: &mut AnyConnection, chats: &[i64]) -> anyhow::Result
 /// Store each chat's new state. A chat twice in one call is refused by PostgreSQL (the caller
 /// then stores each alone, in order).
 pub async fn set_many(conn: &mut AnyConnection, states: &[(i64, String, DateTime<Utc>)]) -> anyhow::Result<()> {
-    let values: Vec<String> =
-        (0..states.len()).map(|i| format!("(${}, ${}, ${})", 3 * i + 1, 3 * i + 2, 3 * i + 3)).collect();
     let sql = format!(
         "INSERT INTO dialogues (chat_id, state, updated_at) VALUES {}
          ON CONFLICT (chat_id) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at",
-        values.join(", ")
+        value_rows(1, states.len(), 3)
     );
     let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
     for (chat, state, now) in states {
@@ -42,8 +39,7 @@ pub async fn set_many(conn: &mut AnyConnection, states: &[(i64, String, DateTime
 }
 
 pub async fn clear_many(conn: &mut AnyConnection, chats: &[i64]) -> anyhow::Result<()> {
-    let ids: Vec<String> = (1..=chats.len()).map(|i| format!("${i}")).collect();
-    let sql = format!("DELETE FROM dialogues WHERE chat_id IN ({})", ids.join(", "));
+    let sql = format!("DELETE FROM dialogues WHERE chat_id IN ({})", params(1, chats.len()));
     let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
     for chat in chats {
         query = query.bind(chat);

@@ -196,10 +196,11 @@ mod tests {
         let (db, _dir) = sqlite().await;
         let seen = Arc::new(Mutex::new(Vec::new()));
         let doubles = doubler(&db, &seen);
-        // On this single-threaded test runtime every call is queued before the task runs.
-        let calls: Vec<_> = (1..=5).map(|k| doubles.run(k)).collect();
-        let values: Vec<i64> = futures_join_all(calls).await.into_iter().map(Result::unwrap).collect();
-        assert_eq!(values, vec![2, 4, 6, 8, 10]);
+        // `join!` polls each call once before any answer is awaited, and on this
+        // single-threaded test runtime the task runs only then: one batch for all five.
+        let (a, b, c, d, e) =
+            tokio::join!(doubles.run(1), doubles.run(2), doubles.run(3), doubles.run(4), doubles.run(5));
+        assert_eq!([a.unwrap(), b.unwrap(), c.unwrap(), d.unwrap(), e.unwrap()], [2, 4, 6, 8, 10]);
         assert_eq!(*seen.lock().unwrap(), vec![vec![1, 2, 3, 4, 5]]);
     }
 
@@ -208,8 +209,8 @@ mod tests {
         let (db, _dir) = sqlite().await;
         let seen = Arc::new(Mutex::new(Vec::new()));
         let doubles = doubler(&db, &seen);
-        let calls: Vec<_> = [12, 13, 14].into_iter().map(|k| doubles.run(k)).collect();
-        let results = futures_join_all(calls).await;
+        let (a, b, c) = tokio::join!(doubles.run(12), doubles.run(13), doubles.run(14));
+        let results = [a, b, c];
         assert_eq!(results[0].as_ref().unwrap(), &24);
         assert!(results[1].as_ref().unwrap_err().to_string().contains("13 refused"));
         assert_eq!(results[2].as_ref().unwrap(), &28);
@@ -222,29 +223,5 @@ mod tests {
         let short = |_backend, _conn, _keys: Vec<i64>| async { Ok(Vec::<i64>::new()) };
         let error = GroupCommit::start(&db, "short", short).run(1).await.unwrap_err();
         assert!(error.to_string().contains("0 values for 1 keys"), "{error}");
-    }
-
-    /// Await all, in order (the crate has no `futures` dependency for one test helper).
-    async fn futures_join_all<F: Future>(futures: Vec<F>) -> Vec<F::Output> {
-        let mut set = Vec::with_capacity(futures.len());
-        let mut pinned: Vec<Pin<Box<F>>> = futures.into_iter().map(Box::pin).collect();
-        // Poll each once so that all are queued before any answer is awaited.
-        for f in &mut pinned {
-            let waker = std::task::Waker::noop();
-            let mut cx = std::task::Context::from_waker(waker);
-            if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) {
-                set.push(Some(v));
-            } else {
-                set.push(None);
-            }
-        }
-        let mut out = Vec::with_capacity(pinned.len());
-        for (f, ready) in pinned.into_iter().zip(set) {
-            out.push(match ready {
-                Some(v) => v,
-                None => f.await,
-            });
-        }
-        out
     }
 }

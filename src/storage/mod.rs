@@ -239,6 +239,17 @@ pub fn wall_clock_us() -> i64 {
         .map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
 }
 
+/// `$first, $first+1, …`: `count` numbered placeholders, for an `IN (…)` list.
+pub(crate) fn params(first: usize, count: usize) -> String {
+    (first..first + count).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+}
+
+/// `($first, …), (…), …`: `rows` rows of `columns` numbered placeholders, for a multi-row
+/// `VALUES`.
+pub(crate) fn value_rows(first: usize, rows: usize, columns: usize) -> String {
+    (0..rows).map(|r| format!("({})", params(first + r * columns, columns))).collect::<Vec<_>>().join(", ")
+}
+
 pub(crate) fn epoch(t: DateTime<Utc>) -> i64 {
     t.timestamp()
 }
@@ -262,6 +273,13 @@ pub(crate) fn parse_opt_date(s: Option<&str>) -> anyhow::Result<Option<NaiveDate
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn placeholders_are_numbered_from_where_the_statement_needs_them() {
+        assert_eq!(params(2, 3), "$2, $3, $4");
+        assert_eq!(value_rows(1, 2, 3), "($1, $2, $3), ($4, $5, $6)");
+        assert_eq!(value_rows(2, 2, 2), "($2, $3), ($4, $5)");
+    }
 
     #[test]
     fn passwords_never_reach_messages() {

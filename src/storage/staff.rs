@@ -94,8 +94,7 @@ pub async fn by_telegram_id(conn: &mut AnyConnection, telegram_id: TelegramUserI
 
 /// [`by_telegram_id`] for several people in one statement, one answer per id in order.
 pub async fn by_telegram_ids(conn: &mut AnyConnection, ids: &[TelegramUserId]) -> anyhow::Result<Vec<Option<Staff>>> {
-    let params: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
-    let sql = format!("SELECT {COLUMNS} FROM staff WHERE telegram_id IN ({})", params.join(", "));
+    let sql = format!("SELECT {COLUMNS} FROM staff WHERE telegram_id IN ({})", super::params(1, ids.len()));
     let mut query = sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(sql));
     for id in ids {
         query = query.bind(id.0);

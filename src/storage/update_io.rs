@@ -114,7 +114,10 @@ async fn queue_replies(
     replies: Vec<(Vec<NewMessage>, DateTime<Utc>)>,
 ) -> anyhow::Result<Vec<usize>> {
     let Some(now) = replies.iter().map(|(_, now)| *now).max() else { return Ok(Vec::new()) };
-    let rows: Vec<NewMessage> = replies.iter().flat_map(|(parts, _)| parts.iter().cloned()).collect();
+    let parts_per_reply: Vec<usize> = replies.iter().map(|(parts, _)| parts.len()).collect();
+    let rows: Vec<NewMessage> = replies.into_iter().flat_map(|(parts, _)| parts).collect();
     let new = outbox::enqueue_many(conn, &rows, now).await?;
-    Ok(replies.iter().map(|(parts, _)| parts.iter().filter(|p| new.contains(&p.key)).count()).collect())
+    // Each reply's parts follow one another in `rows`.
+    let mut parts = rows.iter();
+    Ok(parts_per_reply.into_iter().map(|n| parts.by_ref().take(n).filter(|p| new.contains(&p.key)).count()).collect())
 }

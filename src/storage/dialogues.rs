@@ -12,6 +12,9 @@ use super::{epoch, params, value_rows};
 /// The stored states of `chats` as JSON text (the telegram layer owns their shape), one per
 /// chat in the same order.
 pub async fn get_many(conn: &mut AnyConnection, chats: &[i64]) -> anyhow::Result<Vec<Option<String>>> {
+    if chats.is_empty() {
+        return Ok(Vec::new());
+    }
     let sql = format!("SELECT chat_id, state FROM dialogues WHERE chat_id IN ({})", params(1, chats.len()));
     let mut query = sqlx::query_as::<_, (i64, String)>(sqlx::AssertSqlSafe(sql));
     for chat in chats {

@@ -34,7 +34,7 @@ use std::time::Duration;
 use anyhow::Context;
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{Any, AnyPool, Executor};
+use sqlx::{Any, AnyConnection, AnyPool, Executor};
 
 /// A transaction on whichever backend is configured.
 pub type Tx = sqlx::Transaction<'static, Any>;
@@ -237,6 +237,17 @@ pub fn wall_clock_us() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
+}
+
+/// Begin a write transaction on a connection already held, as [`Db::begin`] begins one (the
+/// write lock up front on SQLite): the group-committed batches run in the connection their
+/// batch was given.
+pub(crate) async fn begin_on(conn: &mut AnyConnection, backend: Backend) -> anyhow::Result<sqlx::Transaction<'_, Any>> {
+    let tx = match backend {
+        Backend::Sqlite => sqlx::Connection::begin_with(conn, "BEGIN IMMEDIATE").await,
+        Backend::Postgres => sqlx::Connection::begin(conn).await,
+    };
+    tx.context("beginning a database transaction")
 }
 
 /// `$first, $first+1, …`: `count` numbered placeholders, for an `IN (…)` list.

@@ -35,12 +35,7 @@ pub async fn book_many(
     backend: Backend,
     requests: &[(i64, Pace)],
 ) -> anyhow::Result<Vec<Booking>> {
-    // On SQLite the write lock up front, as `Db::begin` takes it.
-    let mut tx = match backend {
-        Backend::Sqlite => sqlx::Connection::begin_with(conn, "BEGIN IMMEDIATE").await,
-        Backend::Postgres => sqlx::Connection::begin(conn).await,
-    }
-    .context("beginning a send slot booking")?;
+    let mut tx = super::begin_on(conn, backend).await.context("beginning a send slot booking")?;
     let mut overall = load_overall(&mut tx, backend).await?;
     let keys: Vec<String> = requests.iter().map(|(chat, _)| chat_gate(*chat)).collect();
     let mut chats = load_chats(&mut tx, &keys).await?;

@@ -94,6 +94,9 @@ pub async fn by_telegram_id(conn: &mut AnyConnection, telegram_id: TelegramUserI
 
 /// [`by_telegram_id`] for several people in one statement, one answer per id in order.
 pub async fn by_telegram_ids(conn: &mut AnyConnection, ids: &[TelegramUserId]) -> anyhow::Result<Vec<Option<Staff>>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
     let sql = format!("SELECT {COLUMNS} FROM staff WHERE telegram_id IN ({})", super::params(1, ids.len()));
     let mut query = sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(sql));
     for id in ids {

@@ -5,7 +5,6 @@ use super::commands::{Command, DutyCommand};
 use super::complaint_view as view;
 use super::dialogue::{FormDraft, InputPurpose, State};
 use super::form;
-use super::handlers::{clear_state, save_state};
 use super::reply::Replier;
 use crate::domain::complaint::{ComplaintNo, Method, Nature, Status, Step, StepError, parse_amount};
 use crate::domain::report::Period;
@@ -17,15 +16,9 @@ use crate::storage::staff::Staff;
 use crate::storage::{customers, departments, duty, staff as staff_store};
 use crate::templates::{Key, keys};
 
-pub(super) async fn run_command(
-    ctx: &Ctx,
-    reply: &mut Replier,
-    staff: &Staff,
-    chat_id: i64,
-    command: Command,
-) -> anyhow::Result<()> {
+pub(super) async fn run_command(ctx: &Ctx, reply: &mut Replier, staff: &Staff, command: Command) -> anyhow::Result<()> {
     match command {
-        Command::NewComplaint => form::start(ctx, reply, chat_id, FormDraft::for_staff()).await,
+        Command::NewComplaint => form::start(ctx, reply, FormDraft::for_staff()).await,
         Command::Complaints => list_open(ctx, reply, staff).await,
         Command::Complaint(number) => match number.parse::<ComplaintNo>() {
             Ok(number) => show(ctx, reply, staff, &number).await,
@@ -90,13 +83,7 @@ pub(super) async fn perform_and_confirm(
 }
 
 /// Wait for a text for `purpose` and ask for it.
-pub(super) async fn ask_text(
-    ctx: &Ctx,
-    reply: &mut Replier,
-    chat_id: i64,
-    number: &ComplaintNo,
-    purpose: InputPurpose,
-) -> anyhow::Result<()> {
+pub(super) async fn ask_text(reply: &mut Replier, number: &ComplaintNo, purpose: InputPurpose) -> anyhow::Result<()> {
     let key = match &purpose {
         InputPurpose::Explanation => keys::ASK_EXPLANATION,
         InputPurpose::Findings => keys::ASK_FINDINGS,
@@ -107,7 +94,7 @@ pub(super) async fn ask_text(
         InputPurpose::RefusalReason => keys::ASK_REFUSAL_REASON,
         InputPurpose::RevisitComment { .. } => keys::ASK_REVISIT_COMMENT,
     };
-    save_state(ctx, chat_id, &State::ComplaintInput { number: number.to_string(), purpose }).await?;
+    reply.set_state(&State::ComplaintInput { number: number.to_string(), purpose });
     reply.template(key, &[("number", number.as_str())]).await
 }
 
@@ -116,13 +103,12 @@ pub(super) async fn text_input(
     ctx: &Ctx,
     reply: &mut Replier,
     who: Who<'_>,
-    chat_id: i64,
     number: &str,
     purpose: InputPurpose,
     text: &str,
 ) -> anyhow::Result<()> {
     let Ok(number) = number.parse::<ComplaintNo>() else {
-        clear_state(ctx, chat_id).await?;
+        reply.clear_state();
         return reply.template(keys::STALE_BUTTON, &[]).await;
     };
     let text = text.trim();
@@ -133,7 +119,7 @@ pub(super) async fn text_input(
             if text.is_empty() {
                 return reply.template(keys::FORM_REQUIRED, &[]).await;
             }
-            return ask_text(ctx, reply, chat_id, &number, InputPurpose::Proposal { findings: text.to_owned() }).await;
+            return ask_text(reply, &number, InputPurpose::Proposal { findings: text.to_owned() }).await;
         }
         InputPurpose::Proposal { findings } => Step::Report { findings, proposal: text.to_owned() },
         InputPurpose::SendBackReason => Step::SendBack { reason: text.to_owned() },
@@ -141,7 +127,7 @@ pub(super) async fn text_input(
             let Some(amount_cents) = parse_amount(text) else {
                 return reply.template(keys::BAD_AMOUNT, &[]).await;
             };
-            return ask_text(ctx, reply, chat_id, &number, InputPurpose::Message { method, amount_cents }).await;
+            return ask_text(reply, &number, InputPurpose::Message { method, amount_cents }).await;
         }
         InputPurpose::Message { method, amount_cents } => {
             Step::Resolve { method, amount_cents, message: text.to_owned() }
@@ -155,18 +141,12 @@ pub(super) async fn text_input(
     if text.is_empty() {
         return reply.template(keys::FORM_REQUIRED, &[]).await;
     }
-    clear_state(ctx, chat_id).await?;
+    reply.clear_state();
     perform_and_confirm(ctx, reply, who, &number, step, is_staff).await.map(drop)
 }
 
 /// `cw:{number}:{action}` pressed by staff.
-pub(super) async fn on_button(
-    ctx: &Ctx,
-    reply: &mut Replier,
-    staff: &Staff,
-    chat_id: i64,
-    rest: &str,
-) -> anyhow::Result<()> {
+pub(super) async fn on_button(ctx: &Ctx, reply: &mut Replier, staff: &Staff, rest: &str) -> anyhow::Result<()> {
     let mut parts = rest.splitn(4, ':');
     let (Some(number), Some(action)) = (parts.next(), parts.next()) else {
         return reply.template(keys::STALE_BUTTON, &[]).await;
@@ -185,7 +165,7 @@ pub(super) async fn on_button(
             Ok(())
         }
         ("reject", None, None) => {
-            guarded(ctx, reply, staff, &number, Status::Received, chat_id, InputPurpose::Explanation).await
+            guarded(ctx, reply, staff, &number, Status::Received, InputPurpose::Explanation).await
         }
         ("dept", Some(department), None) => {
             // Only a department we have: a forged key would be echoed into the next buttons'
@@ -214,12 +194,10 @@ pub(super) async fn on_button(
             }
             Err(()) => reply.template(keys::STALE_BUTTON, &[]).await,
         },
-        ("report", None, None) => {
-            guarded(ctx, reply, staff, &number, Status::Assigned, chat_id, InputPurpose::Findings).await
-        }
+        ("report", None, None) => guarded(ctx, reply, staff, &number, Status::Assigned, InputPurpose::Findings).await,
         ("approve", None, None) => perform_and_confirm(ctx, reply, who, &number, Step::Approve, true).await.map(drop),
         ("sendback", None, None) => {
-            guarded(ctx, reply, staff, &number, Status::Proposed, chat_id, InputPurpose::SendBackReason).await
+            guarded(ctx, reply, staff, &number, Status::Proposed, InputPurpose::SendBackReason).await
         }
         ("resolve", None, None) => {
             let c = match service::load(ctx, &number, who).await {
@@ -238,9 +216,7 @@ pub(super) async fn on_button(
             reply.text(&text, Some(view::method_keyboard(&ctx.templates, reply.locale, number.as_str()))).await
         }
         ("method", Some(method), None) => match method.parse::<Method>() {
-            Ok(method) => {
-                guarded(ctx, reply, staff, &number, Status::Approved, chat_id, InputPurpose::Amount { method }).await
-            }
+            Ok(method) => guarded(ctx, reply, staff, &number, Status::Approved, InputPurpose::Amount { method }).await,
             Err(()) => reply.template(keys::STALE_BUTTON, &[]).await,
         },
         // A customer who is not on Telegram answered by phone; staff record it.
@@ -248,12 +224,11 @@ pub(super) async fn on_button(
             perform_and_confirm(ctx, reply, who, &number, Step::CustomerAccepts, true).await.map(drop)
         }
         ("no", None, None) => {
-            guarded(ctx, reply, staff, &number, Status::AwaitingCustomer, chat_id, InputPurpose::RefusalReason).await
+            guarded(ctx, reply, staff, &number, Status::AwaitingCustomer, InputPurpose::RefusalReason).await
         }
         (rate, None, None) if rate.starts_with("rate") => match rate[4..].parse::<u8>() {
             Ok(rating @ 1..=5) => {
-                guarded(ctx, reply, staff, &number, Status::Resolved, chat_id, InputPurpose::RevisitComment { rating })
-                    .await
+                guarded(ctx, reply, staff, &number, Status::Resolved, InputPurpose::RevisitComment { rating }).await
             }
             _ => reply.template(keys::STALE_BUTTON, &[]).await,
         },
@@ -269,11 +244,10 @@ async fn guarded(
     staff: &Staff,
     number: &ComplaintNo,
     expected: Status,
-    chat_id: i64,
     purpose: InputPurpose,
 ) -> anyhow::Result<()> {
     match service::load(ctx, number, Who::Staff(staff)).await {
-        Ok(c) if c.status == expected => ask_text(ctx, reply, chat_id, number, purpose).await,
+        Ok(c) if c.status == expected => ask_text(reply, number, purpose).await,
         Ok(c) => {
             explain_error(reply, number, StepError::IllegalTransition { status: c.status, step: "input" }.into()).await
         }

@@ -8,7 +8,7 @@ use super::TgBot;
 use super::commands::{Command, ParseError};
 use super::complaint_view as view;
 use super::dialogue::{FormDraft, InputPurpose, State};
-use super::handlers::{Input, clear_state, load_state, telegram_id, usage_key};
+use super::handlers::{Input, telegram_id, usage_key};
 use super::reply::Replier;
 use super::{complaints, form};
 use crate::domain::complaint::ComplaintNo;
@@ -32,30 +32,30 @@ pub(super) async fn on_message(
     match parsed {
         Some(Ok(Command::Start(Some(code)))) => redeem_invite(ctx, bot, reply, user, &code).await,
         Some(Ok(Command::Cancel)) => {
-            if load_state(ctx, chat_id).await?.is_some() {
-                clear_state(ctx, chat_id).await?;
+            if reply.state().is_some() {
+                reply.clear_state();
                 reply.template(keys::CANCELLED, &[]).await
             } else {
                 menu(reply).await
             }
         }
-        Some(Ok(Command::Complain)) => form::start(ctx, reply, chat_id, FormDraft::for_customer()).await,
+        Some(Ok(Command::Complain)) => form::start(ctx, reply, FormDraft::for_customer()).await,
         Some(Ok(Command::Status(number))) => {
-            clear_state(ctx, chat_id).await?;
+            reply.clear_state();
             status(ctx, reply, chat_id, &number).await
         }
         Some(Ok(Command::MyComplaints)) => {
-            clear_state(ctx, chat_id).await?;
+            reply.clear_state();
             mine(ctx, reply, chat_id).await
         }
         Some(Err(ParseError::Usage { command: "status" })) => reply.template(usage_key("status"), &[]).await,
         // Every other command (staff commands included) shows what a customer can do.
         Some(_) => menu(reply).await,
-        None => match load_state(ctx, chat_id).await? {
-            Some(State::ComplaintForm(draft)) => form::step(ctx, reply, chat_id, draft, input).await,
+        None => match reply.state() {
+            Some(State::ComplaintForm(draft)) => form::step(ctx, reply, draft, input).await,
             Some(State::ComplaintInput { number, purpose }) => match input.text() {
                 Some(text) => {
-                    complaints::text_input(ctx, reply, Who::Customer { chat_id }, chat_id, &number, purpose, text).await
+                    complaints::text_input(ctx, reply, Who::Customer { chat_id }, &number, purpose, text).await
                 }
                 None => reply.template(keys::NOT_TEXT, &[]).await,
             },
@@ -95,7 +95,7 @@ async fn redeem_invite(ctx: &Ctx, bot: &TgBot, reply: &mut Replier, user: &User,
             if let Err(error) = super::publish_staff_menu(bot, &ctx.templates, ctx.settings.locale, &staff).await {
                 tracing::warn!(%error, "could not publish the staff menu for a new member");
             }
-            clear_state(ctx, telegram_id(user).0).await?;
+            reply.clear_state();
             reply.template(keys::INVITE_WELCOME, &[("name", &staff.name), ("role", staff.role.as_str())]).await?;
             reply.template(keys::HELP_STAFF, &[]).await
         }
@@ -168,7 +168,7 @@ pub(super) async fn on_button(
     state: Option<State>,
 ) -> anyhow::Result<()> {
     match data.split_once(':') {
-        Some(("menu", "complain")) => form::start(ctx, reply, chat_id, FormDraft::for_customer()).await,
+        Some(("menu", "complain")) => form::start(ctx, reply, FormDraft::for_customer()).await,
         Some(("menu", "mine")) => mine(ctx, reply, chat_id).await,
         Some(("form", _)) => form::on_button(ctx, reply, None, chat_id, data, state).await,
         Some(("cc", rest)) => {
@@ -194,11 +194,10 @@ pub(super) async fn on_button(
                 )
                 .await
                 .map(drop),
-                "no" => complaints::ask_text(ctx, reply, chat_id, &number, InputPurpose::RefusalReason).await,
+                "no" => complaints::ask_text(reply, &number, InputPurpose::RefusalReason).await,
                 rate if rate.starts_with("rate") => match rate[4..].parse::<u8>() {
                     Ok(rating @ 1..=5) => {
-                        complaints::ask_text(ctx, reply, chat_id, &number, InputPurpose::RevisitComment { rating })
-                            .await
+                        complaints::ask_text(reply, &number, InputPurpose::RevisitComment { rating }).await
                     }
                     _ => reply.template(keys::STALE_BUTTON, &[]).await,
                 },

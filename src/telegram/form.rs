@@ -5,7 +5,7 @@
 
 use super::complaint_view as view;
 use super::dialogue::{FormDraft, FormStep, State};
-use super::handlers::{Input, clear_state, save_state};
+use super::handlers::Input;
 use super::reply::Replier;
 use crate::domain::complaint::Intake;
 use crate::domain::customer::{Phone, optional_text};
@@ -35,12 +35,12 @@ fn prompt(step: FormStep) -> Key {
 }
 
 /// Begin (or begin again) the form.
-pub(super) async fn start(ctx: &Ctx, reply: &mut Replier, chat_id: i64, draft: FormDraft) -> anyhow::Result<()> {
-    ask(ctx, reply, chat_id, draft).await
+pub(super) async fn start(ctx: &Ctx, reply: &mut Replier, draft: FormDraft) -> anyhow::Result<()> {
+    ask(ctx, reply, draft).await
 }
 
 /// Store the draft and ask its current question, with the buttons that step has.
-async fn ask(ctx: &Ctx, reply: &mut Replier, chat_id: i64, draft: FormDraft) -> anyhow::Result<()> {
+async fn ask(ctx: &Ctx, reply: &mut Replier, draft: FormDraft) -> anyhow::Result<()> {
     let t = &ctx.templates;
     let l = reply.locale;
     let (text, keyboard) = match draft.step {
@@ -68,24 +68,18 @@ async fn ask(ctx: &Ctx, reply: &mut Replier, chat_id: i64, draft: FormDraft) -> 
         }
         step => (reply.render(prompt(step), &[]), None),
     };
-    save_state(ctx, chat_id, &State::ComplaintForm(draft)).await?;
+    reply.set_state(&State::ComplaintForm(draft));
     reply.text(&text, keyboard).await
 }
 
 /// One answer to the form.
-pub(super) async fn step(
-    ctx: &Ctx,
-    reply: &mut Replier,
-    chat_id: i64,
-    mut draft: FormDraft,
-    input: Input,
-) -> anyhow::Result<()> {
+pub(super) async fn step(ctx: &Ctx, reply: &mut Replier, mut draft: FormDraft, input: Input) -> anyhow::Result<()> {
     if draft.step == FormStep::Attachments {
         return match input {
             Input::File(file) if draft.attachments.len() < MAX_ATTACHMENTS => {
                 draft.attachments.push(file);
                 let count = draft.attachments.len().to_string();
-                save_state(ctx, chat_id, &State::ComplaintForm(draft)).await?;
+                reply.set_state(&State::ComplaintForm(draft));
                 let text = reply.render(keys::FORM_ATTACHMENT_SAVED, &[("count", &count)]);
                 reply.text(&text, Some(view::attachments_keyboard(&ctx.templates, reply.locale))).await
             }
@@ -95,7 +89,7 @@ pub(super) async fn step(
             // Any text ends the attachments step ("done", "-", or nothing to add).
             Input::Text(_) => {
                 draft.step = FormStep::Confirm;
-                ask(ctx, reply, chat_id, draft).await
+                ask(ctx, reply, draft).await
             }
             Input::Unsupported => reply.template(keys::FORM_ATTACHMENT_KIND, &[]).await,
         };
@@ -153,7 +147,7 @@ pub(super) async fn step(
         },
         FormStep::Attachments => unreachable!("handled above"),
     }
-    ask(ctx, reply, chat_id, draft).await
+    ask(ctx, reply, draft).await
 }
 
 /// The form's buttons: the intake method (staff), attachments done, submit, cancel.
@@ -175,17 +169,17 @@ pub(super) async fn on_button(
                 Ok(intake) if intake != Intake::Telegram => {
                     draft.intake = intake;
                     draft.step = FormStep::Company;
-                    ask(ctx, reply, chat_id, draft).await
+                    ask(ctx, reply, draft).await
                 }
                 _ => reply.template(keys::STALE_BUTTON, &[]).await,
             }
         }
         ("form:done", FormStep::Attachments) => {
             draft.step = FormStep::Confirm;
-            ask(ctx, reply, chat_id, draft).await
+            ask(ctx, reply, draft).await
         }
         ("form:cancel", _) => {
-            clear_state(ctx, chat_id).await?;
+            reply.clear_state();
             reply.template(keys::CANCELLED, &[]).await
         }
         ("form:submit", FormStep::Confirm) => {

@@ -17,6 +17,7 @@ use crate::locale::Locale;
 use crate::services::Ctx;
 use crate::storage::complaints::Attachment;
 use crate::storage::staff::{self as staff_store, Staff};
+use crate::storage::update_io::{Begun, Opening};
 use crate::templates::{Key, keys};
 
 /// What a message carries, as far as the bot cares.
@@ -55,72 +56,86 @@ impl Input {
 }
 
 pub async fn on_message(bot: TgBot, msg: Message, upd: Update, me: Me, ctx: Ctx) -> anyhow::Result<()> {
-    if !first_delivery(&ctx, &upd).await? {
+    // Only private chats are answered; other messages are only marked as seen.
+    let sender = msg.from.as_ref().filter(|_| msg.chat.is_private());
+    let Some(begun) = first_delivery(&ctx, &upd, sender, msg.chat.id.0).await? else {
         return Ok(());
-    }
+    };
     crate::metrics::Metrics::inc(&ctx.metrics.updates_handled);
-    handle_message_update(&bot, &msg, &upd, &me, &ctx).await;
-    finished(&ctx, &upd).await
+    let language = sender.and_then(|user| user.language_code.as_deref());
+    let locale = Locale::from_telegram(language, ctx.settings.locale);
+    let mut reply = Replier::new(ctx.clone(), msg.chat.id.0, upd.id.0, locale, begun.dialogue);
+    if let Some(user) = sender {
+        handle_message_update(&bot, &msg, &me, &ctx, user, begun.staff, &mut reply).await;
+    }
+    reply.finish().await
 }
 
-async fn handle_message_update(bot: &TgBot, msg: &Message, upd: &Update, me: &Me, ctx: &Ctx) {
-    let Some(user) = msg.from.as_ref() else { return };
-    if !msg.chat.is_private() {
-        return;
-    }
-    let locale = Locale::from_telegram(user.language_code.as_deref(), ctx.settings.locale);
-    let mut reply = Replier::new(ctx.clone(), msg.chat.id.0, upd.id.0, locale);
+async fn handle_message_update(
+    bot: &TgBot,
+    msg: &Message,
+    me: &Me,
+    ctx: &Ctx,
+    user: &User,
+    staff: Option<Staff>,
+    reply: &mut Replier,
+) {
     let input = Input::from_message(msg);
     // PostgreSQL cannot store NUL in text: refuse the message whole rather than alter it.
     if input.text().is_some_and(|t| t.contains('\0')) {
-        tracing::warn!(update = upd.id.0, "message with a NUL character refused");
+        tracing::warn!(update = reply.update_id(), "message with a NUL character refused");
         reply.template(keys::BAD_CHARACTERS, &[]).await.ok();
         return;
     }
-    if let Err(error) = handle_message(ctx, bot, &mut reply, user, input, me.username()).await {
-        tracing::error!(error = format!("{error:#}"), update = upd.id.0, "handling a message failed");
+    if let Err(error) = handle_message(ctx, bot, reply, user, staff, input, me.username()).await {
+        tracing::error!(error = format!("{error:#}"), update = reply.update_id(), "handling a message failed");
         reply.template(keys::INTERNAL_ERROR, &[]).await.ok();
     }
 }
 
-/// Whether this is the first time this update is handled (see `storage::updates`).
-async fn first_delivery(ctx: &Ctx, upd: &Update) -> anyhow::Result<bool> {
-    let first = ctx.update_io.claim_update(i64::from(upd.id.0), ctx.now()).await?;
-    if !first {
+/// Claim the update and read what handling it starts from (see `storage::update_io`);
+/// `None` when it was handled before or is being handled. `sender`: who is to be answered,
+/// in `chat`.
+async fn first_delivery(ctx: &Ctx, upd: &Update, sender: Option<&User>, chat: i64) -> anyhow::Result<Option<Begun>> {
+    let opening = Opening {
+        update_id: i64::from(upd.id.0),
+        now: ctx.now(),
+        sender: sender.map(telegram_id),
+        chat: sender.map(|_| chat),
+    };
+    let begun = ctx.update_io.begin(opening).await?;
+    if begun.is_none() {
         tracing::info!(update = upd.id.0, "update delivered again; already handled");
     }
-    Ok(first)
-}
-
-async fn finished(ctx: &Ctx, upd: &Update) -> anyhow::Result<()> {
-    ctx.update_io.finish_update(i64::from(upd.id.0), ctx.now()).await
+    Ok(begun)
 }
 
 pub async fn on_callback(bot: TgBot, q: CallbackQuery, upd: Update, ctx: Ctx) -> anyhow::Result<()> {
-    if !first_delivery(&ctx, &upd).await? {
+    let chat_id = q.message.as_ref().map(|m| m.chat().id.0).unwrap_or(q.from.id.0 as i64);
+    let Some(begun) = first_delivery(&ctx, &upd, Some(&q.from), chat_id).await? else {
         return Ok(());
-    }
+    };
     crate::metrics::Metrics::inc(&ctx.metrics.updates_handled);
     // Stop the button's spinner first; a failure here must not cost the person the action.
     if let Err(error) = bot.answer_callback_query(q.id.clone()).await {
         tracing::warn!(%error, "answerCallbackQuery failed");
     }
-    let chat_id = q.message.as_ref().map(|m| m.chat().id.0).unwrap_or(q.from.id.0 as i64);
     let locale = Locale::from_telegram(q.from.language_code.as_deref(), ctx.settings.locale);
-    let mut reply = Replier::new(ctx.clone(), chat_id, upd.id.0, locale);
-    if let Err(error) = handle_callback(&ctx, &mut reply, &q.from, chat_id, q.data.as_deref().unwrap_or("")).await {
+    let mut reply = Replier::new(ctx.clone(), chat_id, upd.id.0, locale, begun.dialogue);
+    let data = q.data.as_deref().unwrap_or("");
+    if let Err(error) = handle_callback(&ctx, &mut reply, &q.from, begun.staff, chat_id, data).await {
         tracing::error!(error = format!("{error:#}"), update = upd.id.0, "handling a button press failed");
         reply.template(keys::INTERNAL_ERROR, &[]).await.ok();
     }
-    finished(&ctx, &upd).await
+    reply.finish().await
 }
 
 pub(super) fn telegram_id(user: &User) -> TelegramUserId {
     TelegramUserId(user.id.0 as i64)
 }
 
-async fn load_staff(ctx: &Ctx, user: &User) -> anyhow::Result<Option<Staff>> {
-    let staff = ctx.update_io.staff(telegram_id(user)).await?;
+/// The sender's staff record (read with the update's claim), its language brought up to date.
+async fn with_current_locale(ctx: &Ctx, user: &User, staff: Option<Staff>) -> anyhow::Result<Option<Staff>> {
     if let (Some(s), Some(code)) = (&staff, user.language_code.as_deref()) {
         // Only when it changed: a write on every staff message would queue behind the others.
         let locale = Locale::from_telegram(Some(code), ctx.settings.locale).as_str();
@@ -137,13 +152,14 @@ async fn handle_message(
     bot: &TgBot,
     reply: &mut Replier,
     user: &User,
+    staff: Option<Staff>,
     input: Input,
     bot_username: &str,
 ) -> anyhow::Result<()> {
     let parsed = input.text().and_then(|t| commands::parse(t, Some(bot_username)));
     let chat_id = telegram_id(user).0;
-    match load_staff(ctx, user).await? {
-        Some(s) if s.active => staff_message(ctx, reply, &s, chat_id, input, parsed).await,
+    match with_current_locale(ctx, user, staff).await? {
+        Some(s) if s.active => staff_message(ctx, reply, &s, input, parsed).await,
         Some(_) => reply.template(keys::DEACTIVATED, &[]).await,
         None => customer::on_message(ctx, bot, reply, user, chat_id, input, parsed).await,
     }
@@ -153,14 +169,13 @@ async fn staff_message(
     ctx: &Ctx,
     reply: &mut Replier,
     staff: &Staff,
-    chat_id: i64,
     input: Input,
     parsed: Option<Result<Command, ParseError>>,
 ) -> anyhow::Result<()> {
     match parsed {
         Some(Ok(command)) => {
             if !matches!(command, Command::Cancel) {
-                clear_state(ctx, chat_id).await?;
+                reply.clear_state();
             }
             match command {
                 Command::NewComplaint
@@ -169,7 +184,7 @@ async fn staff_message(
                 | Command::Link { .. }
                 | Command::Duty(_)
                 | Command::Report { .. }
-                | Command::Revisit { .. } => complaints::run_command(ctx, reply, staff, chat_id, command).await,
+                | Command::Revisit { .. } => complaints::run_command(ctx, reply, staff, command).await,
                 Command::Info { .. }
                 | Command::Tier { .. }
                 | Command::Tasks
@@ -186,25 +201,22 @@ async fn staff_message(
                 Command::Complain | Command::Status(_) | Command::MyComplaints => {
                     reply.template(keys::HELP_HINT, &[]).await
                 }
-                other => staff::run_command(ctx, reply, staff, chat_id, other).await,
+                other => staff::run_command(ctx, reply, staff, other).await,
             }
         }
         Some(Err(ParseError::Unknown(_))) => reply.template(keys::HELP_HINT, &[]).await,
         Some(Err(ParseError::Usage { command })) => reply.template(usage_key(command), &[]).await,
-        None => match load_state(ctx, chat_id).await? {
-            Some(State::ComplaintForm(draft)) => form::step(ctx, reply, chat_id, draft, input).await,
+        None => match reply.state() {
+            Some(State::ComplaintForm(draft)) => form::step(ctx, reply, draft, input).await,
             Some(state) => match input {
                 Input::Text(text) => match state {
-                    State::NewCustomer(draft) => {
-                        staff::new_customer_step(ctx, reply, staff, chat_id, draft, &text).await
-                    }
+                    State::NewCustomer(draft) => staff::new_customer_step(ctx, reply, staff, draft, &text).await,
                     State::PickCustomer { .. } => reply.template(keys::PICK_WITH_BUTTONS, &[]).await,
                     State::ComplaintInput { number, purpose } => {
                         complaints::text_input(
                             ctx,
                             reply,
                             crate::services::complaints::Who::Staff(staff),
-                            chat_id,
                             &number,
                             purpose,
                             &text,
@@ -246,16 +258,21 @@ pub(super) fn usage_key(command: &str) -> Key {
     }
 }
 
-async fn handle_callback(ctx: &Ctx, reply: &mut Replier, user: &User, chat_id: i64, data: &str) -> anyhow::Result<()> {
-    let state = load_state(ctx, chat_id).await?;
+async fn handle_callback(
+    ctx: &Ctx,
+    reply: &mut Replier,
+    user: &User,
+    staff: Option<Staff>,
+    chat_id: i64,
+    data: &str,
+) -> anyhow::Result<()> {
+    let state = reply.state();
     // Button data is only trusted as far as it matches what we asked this chat and what the
     // presser may do: a forged or stale button changes nothing.
-    match load_staff(ctx, user).await? {
+    match with_current_locale(ctx, user, staff).await? {
         Some(s) if s.active => match data.split_once(':') {
-            Some(("tier" | "pick" | staff::LIST_BUTTON, _)) => {
-                staff::on_button(ctx, reply, &s, chat_id, data, state).await
-            }
-            Some(("cw", rest)) => complaints::on_button(ctx, reply, &s, chat_id, rest).await,
+            Some(("tier" | "pick" | staff::LIST_BUTTON, _)) => staff::on_button(ctx, reply, &s, data, state).await,
+            Some(("cw", rest)) => complaints::on_button(ctx, reply, &s, rest).await,
             Some(("ar" | "ho" | "ex" | "pg", _)) => access::on_button(ctx, reply, &s, data).await,
             Some(("intake" | "form", _)) => form::on_button(ctx, reply, Some(&s), chat_id, data, state).await,
             _ => reply.template(keys::STALE_BUTTON, &[]).await,
@@ -263,16 +280,4 @@ async fn handle_callback(ctx: &Ctx, reply: &mut Replier, user: &User, chat_id: i
         Some(_) => reply.template(keys::DEACTIVATED, &[]).await,
         None => customer::on_button(ctx, reply, chat_id, data, state).await,
     }
-}
-
-pub(super) async fn load_state(ctx: &Ctx, chat_id: i64) -> anyhow::Result<Option<State>> {
-    Ok(ctx.update_io.dialogue(chat_id).await?.and_then(|json| State::from_json(&json)))
-}
-
-pub(super) async fn save_state(ctx: &Ctx, chat_id: i64, state: &State) -> anyhow::Result<()> {
-    ctx.update_io.set_dialogue(chat_id, state.to_json(), ctx.now()).await
-}
-
-pub(super) async fn clear_state(ctx: &Ctx, chat_id: i64) -> anyhow::Result<()> {
-    ctx.update_io.clear_dialogue(chat_id).await
 }

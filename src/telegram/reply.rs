@@ -1,4 +1,10 @@
-//! Replies to a person, queued in the outbox at interactive priority.
+//! What one update says and leaves behind: its replies, queued in the outbox at interactive
+//! priority, and the chat's dialogue state.
+//!
+//! Both are held here while the update is handled and stored together when it ends
+//! ([`Replier::finish`], see `storage::update_io`): one use of the database for all of an
+//! update's writes, and an update stored whole or not at all. Handlers read the dialogue
+//! state as this update left it so far.
 //!
 //! Keys are `reply:{update_id}:{n}`: if Telegram delivers the same update twice, or we handle
 //! it again after a crash, the person still gets each reply once.
@@ -6,10 +12,12 @@
 use anyhow::Context;
 use teloxide::types::InlineKeyboardMarkup;
 
+use super::dialogue::State;
 use crate::locale::Locale;
 use crate::notify;
 use crate::services::Ctx;
-use crate::storage::outbox::Priority;
+use crate::storage::outbox::{NewMessage, Priority};
+use crate::storage::update_io::{DialogueChange, Ending};
 use crate::templates::Key;
 
 #[derive(Debug)]
@@ -19,11 +27,25 @@ pub struct Replier {
     update_id: u32,
     sent: usize,
     pub locale: Locale,
+    /// The chat's dialogue state as stored when the update was claimed.
+    stored_state: Option<String>,
+    state_change: DialogueChange,
+    queued: Vec<NewMessage>,
 }
 
 impl Replier {
-    pub fn new(ctx: Ctx, chat_id: i64, update_id: u32, locale: Locale) -> Self {
-        Self { ctx, chat_id, update_id, sent: 0, locale }
+    /// `stored_state`: the chat's dialogue state read with the update's claim.
+    pub fn new(ctx: Ctx, chat_id: i64, update_id: u32, locale: Locale, stored_state: Option<String>) -> Self {
+        Self {
+            ctx,
+            chat_id,
+            update_id,
+            sent: 0,
+            locale,
+            stored_state,
+            state_change: DialogueChange::Keep,
+            queued: Vec::new(),
+        }
     }
 
     /// Render `key` in the person's language and queue it.
@@ -32,16 +54,59 @@ impl Replier {
         self.text(&text, None).await
     }
 
-    /// Queue a prepared text, optionally with inline buttons.
+    /// Queue a prepared text, optionally with inline buttons. It is stored with the rest of
+    /// the update when the update ends; async like the rest of a handler's steps, so that
+    /// where a reply is stored stays this module's business.
     pub async fn text(&mut self, text: &str, keyboard: Option<InlineKeyboardMarkup>) -> anyhow::Result<()> {
         let key = format!("reply:{}:{}", self.update_id, self.sent);
         self.sent += 1;
         let markup = keyboard.map(|k| serde_json::to_string(&k)).transpose()?;
-        let now = self.ctx.now();
-        let parts = notify::telegram_parts(&key, self.chat_id, text, markup, Priority::Interactive, now);
-        self.ctx.update_io.queue_reply(parts, now).await.with_context(|| format!("queueing message {key}"))?;
-        self.ctx.wake_worker.notify_one();
+        let parts = notify::telegram_parts(&key, self.chat_id, text, markup, Priority::Interactive, self.ctx.now());
+        self.queued.extend(parts);
         Ok(())
+    }
+
+    /// The chat's dialogue state as this update has left it so far.
+    pub fn state(&self) -> Option<State> {
+        match &self.state_change {
+            DialogueChange::Keep => self.stored_state.as_deref().and_then(State::from_json),
+            DialogueChange::Set(json) => State::from_json(json),
+            DialogueChange::Clear => None,
+        }
+    }
+
+    pub fn set_state(&mut self, state: &State) {
+        self.state_change = DialogueChange::Set(state.to_json());
+    }
+
+    pub fn clear_state(&mut self) {
+        self.state_change = DialogueChange::Clear;
+    }
+
+    /// Store the replies and the state change, mark the update handled, and wake the outbox
+    /// worker for the replies.
+    pub async fn finish(self) -> anyhow::Result<()> {
+        let replies = self.queued.len();
+        let ending = Ending {
+            update_id: i64::from(self.update_id),
+            now: self.ctx.now(),
+            chat: self.chat_id,
+            dialogue: self.state_change,
+            replies: self.queued,
+        };
+        self.ctx
+            .update_io
+            .finish(ending)
+            .await
+            .with_context(|| format!("storing the end of update {}", self.update_id))?;
+        for _ in 0..replies {
+            self.ctx.wake_worker.notify_one();
+        }
+        Ok(())
+    }
+
+    pub fn update_id(&self) -> u32 {
+        self.update_id
     }
 
     /// What identifies this update, for idempotency keys of what it causes.

@@ -2,7 +2,6 @@
 
 use super::commands::Command;
 use super::dialogue::{NewCustomerDraft, Purpose, State, Step};
-use super::handlers::{clear_state, load_state, save_state};
 use super::reply::Replier;
 use super::view;
 use crate::domain::agenda::Agenda;
@@ -24,13 +23,7 @@ pub(super) const LIST_BUTTON: &str = "cl";
 /// How many customers a reference may match before we ask the person to be more specific.
 const MAX_CANDIDATES: i64 = 8;
 
-pub(super) async fn run_command(
-    ctx: &Ctx,
-    reply: &mut Replier,
-    staff: &Staff,
-    chat_id: i64,
-    command: Command,
-) -> anyhow::Result<()> {
+pub(super) async fn run_command(ctx: &Ctx, reply: &mut Replier, staff: &Staff, command: Command) -> anyhow::Result<()> {
     match command {
         Command::Start(Some(_)) => reply.template(keys::INVITE_ALREADY_STAFF, &[]).await,
         Command::Start(None) => {
@@ -39,8 +32,8 @@ pub(super) async fn run_command(
         }
         Command::Help => reply.template(keys::HELP_STAFF, &[]).await,
         Command::Cancel => {
-            if load_state(ctx, chat_id).await?.is_some() {
-                clear_state(ctx, chat_id).await?;
+            if reply.state().is_some() {
+                reply.clear_state();
                 reply.template(keys::CANCELLED, &[]).await
             } else {
                 reply.template(keys::NOTHING_TO_CANCEL, &[]).await
@@ -52,11 +45,11 @@ pub(super) async fn run_command(
             match found.as_slice() {
                 [] => reply.template(keys::NO_MATCH, &[("reference", &reference)]).await,
                 [one] => show_card(ctx, reply, staff, one.customer.id).await,
-                many => ask_which(ctx, reply, chat_id, Purpose::Card, many).await,
+                many => ask_which(reply, Purpose::Card, many).await,
             }
         }
         Command::NewCustomer => {
-            save_state(ctx, chat_id, &State::NewCustomer(NewCustomerDraft::start())).await?;
+            reply.set_state(&State::NewCustomer(NewCustomerDraft::start()));
             reply.template(keys::NEW_ASK_NAME, &[]).await
         }
         Command::Log { action, customer, notes } => {
@@ -64,7 +57,7 @@ pub(super) async fn run_command(
             match found.as_slice() {
                 [] => reply.template(keys::NO_MATCH, &[("reference", &customer)]).await,
                 [one] => log_touch(ctx, reply, staff, one.customer.id, action, &notes).await,
-                many => ask_which(ctx, reply, chat_id, Purpose::Log { action, notes }, many).await,
+                many => ask_which(reply, Purpose::Log { action, notes }, many).await,
             }
         }
         Command::Due => show_due(ctx, reply, staff).await,
@@ -118,15 +111,9 @@ pub(super) async fn find(ctx: &Ctx, staff: &Staff, reference: &str) -> anyhow::R
     Ok(visible)
 }
 
-async fn ask_which(
-    ctx: &Ctx,
-    reply: &mut Replier,
-    chat_id: i64,
-    purpose: Purpose,
-    candidates: &[CustomerRecord],
-) -> anyhow::Result<()> {
+async fn ask_which(reply: &mut Replier, purpose: Purpose, candidates: &[CustomerRecord]) -> anyhow::Result<()> {
     let ids = candidates.iter().map(|c| c.customer.id.0).collect();
-    save_state(ctx, chat_id, &State::PickCustomer { purpose, candidates: ids }).await?;
+    reply.set_state(&State::PickCustomer { purpose, candidates: ids });
     let text = reply.render(keys::WHICH_CUSTOMER, &[("count", &candidates.len().to_string())]);
     reply.text(&text, Some(view::pick_keyboard(candidates))).await
 }
@@ -256,7 +243,6 @@ pub(super) async fn new_customer_step(
     ctx: &Ctx,
     reply: &mut Replier,
     staff: &Staff,
-    chat_id: i64,
     mut draft: NewCustomerDraft,
     text: &str,
 ) -> anyhow::Result<()> {
@@ -265,14 +251,14 @@ pub(super) async fn new_customer_step(
             Ok(name) => {
                 draft.name = Some(name.as_str().to_owned());
                 draft.step = Step::Tier;
-                save_state(ctx, chat_id, &State::NewCustomer(draft)).await?;
+                reply.set_state(&State::NewCustomer(draft));
                 let prompt = reply.render(keys::NEW_ASK_TIER, &[]);
                 reply.text(&prompt, Some(view::tier_keyboard())).await
             }
             Err(_) => reply.template(keys::NEW_BAD_NAME, &[]).await,
         },
         Step::Tier => match text.parse::<Tier>() {
-            Ok(tier) => choose_tier(ctx, reply, chat_id, draft, tier).await,
+            Ok(tier) => choose_tier(reply, draft, tier).await,
             Err(()) => {
                 let prompt = reply.render(keys::NEW_PICK_TIER, &[]);
                 reply.text(&prompt, Some(view::tier_keyboard())).await
@@ -281,7 +267,7 @@ pub(super) async fn new_customer_step(
         Step::Region => {
             draft.region = optional_text(text);
             draft.step = Step::Phone;
-            save_state(ctx, chat_id, &State::NewCustomer(draft)).await?;
+            reply.set_state(&State::NewCustomer(draft));
             reply.template(keys::NEW_ASK_PHONE, &[]).await
         }
         Step::Phone => {
@@ -293,20 +279,20 @@ pub(super) async fn new_customer_step(
                 },
             };
             draft.step = Step::Address;
-            save_state(ctx, chat_id, &State::NewCustomer(draft)).await?;
+            reply.set_state(&State::NewCustomer(draft));
             reply.template(keys::NEW_ASK_ADDRESS, &[]).await
         }
         Step::Address => {
             draft.address = optional_text(text);
             draft.step = Step::Contact;
-            save_state(ctx, chat_id, &State::NewCustomer(draft)).await?;
+            reply.set_state(&State::NewCustomer(draft));
             reply.template(keys::NEW_ASK_CONTACT, &[]).await
         }
         Step::Contact => {
             let contact = optional_text(text).map(|name| Contact { name, ..Contact::default() });
             let (Some(name), Some(tier)) = (draft.name.clone(), draft.tier) else {
                 // A draft can only get here with both set; start over rather than guess.
-                clear_state(ctx, chat_id).await?;
+                reply.clear_state();
                 return reply.template(keys::NEW_ASK_NAME, &[]).await;
             };
             let fields = CardFields {
@@ -317,7 +303,7 @@ pub(super) async fn new_customer_step(
             };
             let record =
                 services::customers::create(ctx, &name, tier, Some(staff.id), fields, contact, ctx.now()).await?;
-            clear_state(ctx, chat_id).await?;
+            reply.clear_state();
             tracing::info!(customer = record.customer.id.0, staff = staff.id.0, "customer created through the bot");
             reply
                 .template(
@@ -335,16 +321,10 @@ pub(super) async fn new_customer_step(
     }
 }
 
-async fn choose_tier(
-    ctx: &Ctx,
-    reply: &mut Replier,
-    chat_id: i64,
-    mut draft: NewCustomerDraft,
-    tier: Tier,
-) -> anyhow::Result<()> {
+async fn choose_tier(reply: &mut Replier, mut draft: NewCustomerDraft, tier: Tier) -> anyhow::Result<()> {
     draft.tier = Some(tier);
     draft.step = Step::Region;
-    save_state(ctx, chat_id, &State::NewCustomer(draft)).await?;
+    reply.set_state(&State::NewCustomer(draft));
     reply.template(keys::NEW_ASK_REGION, &[("tier", tier.as_str())]).await
 }
 
@@ -353,13 +333,12 @@ pub(super) async fn on_button(
     ctx: &Ctx,
     reply: &mut Replier,
     staff: &Staff,
-    chat_id: i64,
     data: &str,
     state: Option<State>,
 ) -> anyhow::Result<()> {
     match (data.split_once(':'), state) {
         (Some(("tier", letter)), Some(State::NewCustomer(draft))) if draft.step == Step::Tier => match letter.parse() {
-            Ok(tier) => choose_tier(ctx, reply, chat_id, draft, tier).await,
+            Ok(tier) => choose_tier(reply, draft, tier).await,
             Err(()) => reply.template(keys::STALE_BUTTON, &[]).await,
         },
         // A page button works whatever the dialogue state: it only reads.
@@ -371,7 +350,7 @@ pub(super) async fn on_button(
             let Some(id) = id.parse::<i64>().ok().filter(|id| candidates.contains(id)) else {
                 return reply.template(keys::STALE_BUTTON, &[]).await;
             };
-            clear_state(ctx, chat_id).await?;
+            reply.clear_state();
             match purpose {
                 Purpose::Card => show_card(ctx, reply, staff, CustomerId(id)).await,
                 Purpose::Log { action, notes } => log_touch(ctx, reply, staff, CustomerId(id), action, &notes).await,

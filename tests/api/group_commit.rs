@@ -1,55 +1,139 @@
 //! The statements of updates, group-committed (`storage::update_io`): what several handlers
-//! ask at the same moment is one statement, and each still gets its own answer.
+//! ask at the same moment is one statement, each still gets its own answer, and an update's
+//! writes are stored together at its end or not at all.
 
 use chrono::{DateTime, Utc};
-use guanxi::storage::update_io::UpdateIo;
+use guanxi::domain::staff::Role;
+use guanxi::notify::telegram_parts;
+use guanxi::storage::outbox::Priority;
+use guanxi::storage::update_io::{Begun, DialogueChange, Ending, Opening, UpdateIo};
+use guanxi::storage::updates::STALE_CLAIM;
 
 use crate::helpers::spawn_app;
 
+fn opening(update_id: i64, now: DateTime<Utc>) -> Opening {
+    Opening { update_id, now, sender: None, chat: None }
+}
+
+fn ending(update_id: i64, chat: i64, dialogue: DialogueChange, now: DateTime<Utc>) -> Ending {
+    Ending { update_id, now, chat, dialogue, replies: Vec::new() }
+}
+
 #[tokio::test]
-async fn an_update_claimed_twice_at_the_same_moment_is_handled_once() {
+async fn an_update_begun_twice_at_the_same_moment_is_handled_once() {
     let app = spawn_app().await;
     let io = &app.ctx.update_io;
     let now = app.now();
     // Both requests reach the committer before it runs: one statement for both.
-    let (a, b) = tokio::join!(io.claim_update(42, now), io.claim_update(42, now));
-    assert_eq!((a.unwrap(), b.unwrap()), (true, false));
-    assert!(!io.claim_update(42, now).await.unwrap(), "a later delivery finds it claimed");
+    let (a, b) = tokio::join!(io.begin(opening(42, now)), io.begin(opening(42, now)));
+    assert_eq!((a.unwrap().is_some(), b.unwrap().is_some()), (true, false));
+    assert!(io.begin(opening(42, now)).await.unwrap().is_none(), "a later delivery finds it claimed");
 }
 
 #[tokio::test]
-async fn many_updates_claimed_at_once_are_each_claimed_once() {
+async fn many_updates_begun_at_once_are_each_claimed_once() {
     let app = spawn_app().await;
     let io = &app.ctx.update_io;
     let now = app.now();
-    let first = claim_all(io, 1..=50, now).await;
+    let first = begin_all(io, 1..=50, now).await;
     assert!(first.iter().all(|&c| c), "{first:?}");
-    let second = claim_all(io, 1..=50, now).await;
+    let second = begin_all(io, 1..=50, now).await;
     assert!(second.iter().all(|&c| !c), "{second:?}");
 }
 
 #[tokio::test]
-async fn two_states_of_one_chat_in_one_batch_are_stored_in_order() {
+async fn an_update_begins_with_its_senders_staff_record_and_its_chats_state() {
     let app = spawn_app().await;
     let io = &app.ctx.update_io;
     let now = app.now();
-    let (a, b) =
-        tokio::join!(io.set_dialogue(7, "\"first\"".into(), now), io.set_dialogue(7, "\"second\"".into(), now));
-    a.unwrap();
-    b.unwrap();
-    assert_eq!(io.dialogue(7).await.unwrap().as_deref(), Some("\"second\""));
-    let (cleared, other) = tokio::join!(io.clear_dialogue(7), io.dialogue(8));
-    cleared.unwrap();
-    assert_eq!(other.unwrap(), None);
-    assert_eq!(io.dialogue(7).await.unwrap(), None);
+    let staff = app.add_staff(7001, "王芳", Role::Service, None, None).await;
+    io.finish(ending(1, 7001, DialogueChange::Set("\"asked\"".into()), now)).await.unwrap();
+
+    let known = Opening { update_id: 2, now, sender: Some(staff.telegram_id), chat: Some(7001) };
+    let stranger =
+        Opening { update_id: 3, now, sender: Some(guanxi::domain::ids::TelegramUserId(7002)), chat: Some(7002) };
+    let (known, stranger) = tokio::join!(io.begin(known), io.begin(stranger));
+    assert_eq!(known.unwrap(), Some(Begun { staff: Some(staff), dialogue: Some("\"asked\"".into()) }));
+    assert_eq!(stranger.unwrap(), Some(Begun::default()));
 }
 
-/// Claim `ids` from as many tasks at once (so that they share batches), answers in order.
-async fn claim_all(io: &UpdateIo, ids: std::ops::RangeInclusive<i64>, now: DateTime<Utc>) -> Vec<bool> {
+#[tokio::test]
+async fn an_ending_stores_the_state_the_replies_and_the_done_mark_together() {
+    let app = spawn_app().await;
+    let io = &app.ctx.update_io;
+    let now = app.now();
+    assert!(io.begin(opening(10, now)).await.unwrap().is_some());
+    let mut end = ending(10, 7001, DialogueChange::Set("\"next\"".into()), now);
+    end.replies = ["first", "second"]
+        .iter()
+        .enumerate()
+        .flat_map(|(n, text)| telegram_parts(&format!("reply:10:{n}"), 7001, text, None, Priority::Interactive, now))
+        .collect();
+    io.finish(end.clone()).await.unwrap();
+
+    let rows = app.outbox().await;
+    let bodies: Vec<&str> = rows.iter().map(|r| r.body.as_str()).collect();
+    assert_eq!(bodies, ["first", "second"]);
+    assert!(rows.iter().all(|r| r.recipient == "7001" && r.status == "pending"));
+    let later = now + STALE_CLAIM * 2;
+    let again = Opening { update_id: 10, now: later, sender: None, chat: Some(7001) };
+    assert_eq!(io.begin(again).await.unwrap(), None, "a handled update is never handled again");
+    let other = Opening { update_id: 11, now: later, sender: None, chat: Some(7001) };
+    assert_eq!(io.begin(other).await.unwrap().unwrap().dialogue.as_deref(), Some("\"next\""));
+    // The same ending stored twice (a retried batch) queues each reply once.
+    io.finish(end).await.unwrap();
+    assert_eq!(app.outbox().await.len(), 2);
+}
+
+#[tokio::test]
+async fn an_update_that_never_ended_is_handled_again_from_where_it_started() {
+    let app = spawn_app().await;
+    let io = &app.ctx.update_io;
+    let now = app.now();
+    io.finish(ending(1, 7001, DialogueChange::Set("\"before\"".into()), now)).await.unwrap();
+    let start = |now| Opening { update_id: 2, now, sender: None, chat: Some(7001) };
+    assert!(io.begin(start(now)).await.unwrap().is_some());
+    // Its process died before the end: nothing of it was stored.
+    assert!(io.begin(start(now + STALE_CLAIM / 2)).await.unwrap().is_none(), "still claimed");
+    let taken_over = io.begin(start(now + STALE_CLAIM * 2)).await.unwrap();
+    assert_eq!(taken_over.unwrap().dialogue.as_deref(), Some("\"before\""));
+    assert!(app.outbox().await.is_empty());
+}
+
+#[tokio::test]
+async fn two_endings_of_one_chat_in_one_batch_leave_the_later_state() {
+    let app = spawn_app().await;
+    let io = &app.ctx.update_io;
+    let now = app.now();
+    let state = |id: i64| async move {
+        let begun = io.begin(Opening { update_id: id, now, sender: None, chat: Some(7) }).await.unwrap();
+        begun.unwrap().dialogue
+    };
+    let (a, b) = tokio::join!(
+        io.finish(ending(1, 7, DialogueChange::Set("\"first\"".into()), now)),
+        io.finish(ending(2, 7, DialogueChange::Set("\"second\"".into()), now))
+    );
+    a.unwrap();
+    b.unwrap();
+    assert_eq!(state(3).await.as_deref(), Some("\"second\""));
+    let (a, b, c) = tokio::join!(
+        io.finish(ending(4, 7, DialogueChange::Set("\"third\"".into()), now)),
+        io.finish(ending(5, 7, DialogueChange::Clear, now)),
+        io.finish(ending(6, 8, DialogueChange::Keep, now))
+    );
+    for result in [a, b, c] {
+        result.unwrap();
+    }
+    assert_eq!(state(7).await, None);
+}
+
+/// Begin `ids` from as many tasks at once (so that they share batches); whether each was
+/// claimed, in order.
+async fn begin_all(io: &UpdateIo, ids: std::ops::RangeInclusive<i64>, now: DateTime<Utc>) -> Vec<bool> {
     let mut tasks = tokio::task::JoinSet::new();
     for id in ids.clone() {
         let io = io.clone();
-        tasks.spawn(async move { (id, io.claim_update(id, now).await.unwrap()) });
+        tasks.spawn(async move { (id, io.begin(opening(id, now)).await.unwrap().is_some()) });
     }
     let mut answers = tasks.join_all().await;
     answers.sort();

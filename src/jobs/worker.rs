@@ -20,6 +20,7 @@ use crate::email::{MailError, Mailer, message_id_for};
 use crate::metrics::Metrics;
 use crate::services::{Ctx, delivery};
 use crate::shutdown::Shutdown;
+use crate::storage::delivery_io::ClaimedRow;
 use crate::storage::outbox::{self, Channel, Claimed};
 use crate::storage::{send_gate, wall_clock_us};
 use crate::telegram::TgBot;
@@ -53,6 +54,24 @@ enum SendError {
     Blocked(String),
 }
 
+/// How a claimed row's delivery ended.
+enum Delivery {
+    /// Sent at `at`: still to be marked done.
+    Sent { row: Claimed, at: DateTime<Utc> },
+    /// Anything else, stored already.
+    Done(Outcome),
+}
+
+/// The outcome of a sent row whose completion was `completed` (taken, or refused by its fence).
+fn completion(completed: bool) -> Outcome {
+    if completed {
+        Outcome::Sent
+    } else {
+        tracing::warn!("completion refused: the row was claimed again after our lease expired");
+        Outcome::Fenced
+    }
+}
+
 /// The delivering side of the outbox.
 #[derive(Debug, Clone)]
 pub struct Worker {
@@ -72,9 +91,16 @@ impl Worker {
 
     /// Claim and deliver one row as of `now`.
     pub async fn try_execute(&self, now: DateTime<Utc>) -> anyhow::Result<Outcome> {
-        let Some((claimed, booking)) = self.ctx.delivery_io.claim(now, self.lease, self.pace).await? else {
+        let Some(row) = self.ctx.delivery_io.claim(now, self.lease, self.pace).await? else {
             return Ok(Outcome::Idle);
         };
+        match self.deliver_claimed(row, now).await? {
+            Delivery::Sent { row, at } => Ok(completion(self.ctx.delivery_io.complete(&row, at).await?)),
+            Delivery::Done(outcome) => Ok(outcome),
+        }
+    }
+
+    async fn deliver_claimed(&self, (claimed, booking): ClaimedRow, now: DateTime<Utc>) -> anyhow::Result<Delivery> {
         // Measured on the monotonic clock: a process frozen past its lease (SIGSTOP, a paused
         // VM) must notice when it wakes up, whatever the wall clock did meanwhile.
         let claimed_at = Instant::now();
@@ -84,21 +110,23 @@ impl Worker {
         self.deliver(claimed, booking, claimed_at, now).instrument(span).await
     }
 
+    /// Send a claimed row. A row sent is handed back to be marked done (`Delivery::Sent`);
+    /// every other end is stored here.
     async fn deliver(
         &self,
         claimed: Claimed,
         booking: Option<Booking>,
         claimed_at: Instant,
         now: DateTime<Utc>,
-    ) -> anyhow::Result<Outcome> {
+    ) -> anyhow::Result<Delivery> {
         if claimed.channel == Channel::Telegram && !self.wait_for_slot(&claimed, booking).await? {
-            return Ok(Outcome::Deferred);
+            return Ok(Delivery::Done(Outcome::Deferred));
         }
         if !self.lease_left(claimed_at) {
             tracing::warn!("our lease ran out before sending; handing the row back untried");
             let mut conn = self.ctx.db.pool().acquire().await?;
             outbox::release(&mut conn, &claimed).await?;
-            return Ok(Outcome::Deferred);
+            return Ok(Delivery::Done(Outcome::Deferred));
         }
         let result = self.send(&claimed).await;
         let m = &self.ctx.metrics;
@@ -107,30 +135,29 @@ impl Worker {
             (Ok(()), Channel::Email) => Metrics::inc(&m.emails_sent),
             (Err(_), _) => Metrics::inc(&m.messages_failed),
         }
-        let done_at = self.ctx.now().max(now);
         let Err(error) = result else {
-            return if self.ctx.delivery_io.complete(&claimed, done_at).await? {
-                Ok(Outcome::Sent)
-            } else {
-                tracing::warn!("completion refused: the row was claimed again after our lease expired");
-                Ok(Outcome::Fenced)
-            };
+            return Ok(Delivery::Sent { row: claimed, at: self.ctx.now().max(now) });
         };
+        self.store_failure(&claimed, error, now).await.map(Delivery::Done)
+    }
+
+    /// Schedule a failed row's retry, or leave it as a dead letter.
+    async fn store_failure(&self, claimed: &Claimed, error: SendError, now: DateTime<Utc>) -> anyhow::Result<Outcome> {
         let mut conn = self.ctx.db.pool().acquire().await?;
         match error {
             SendError::Permanent(error) => {
                 tracing::error!(%error, "delivery failed permanently; row is now a dead letter");
-                if outbox::fail(&mut conn, &claimed, &error, None).await? {
+                if outbox::fail(&mut conn, claimed, &error, None).await? {
                     drop(conn);
-                    delivery::dead_letter(&self.ctx, &claimed, &error, false).await?;
+                    delivery::dead_letter(&self.ctx, claimed, &error, false).await?;
                 }
                 Ok(Outcome::Dead)
             }
             SendError::Blocked(error) => {
                 tracing::warn!(%error, "the recipient blocked the bot; falling back to e-mail where possible");
-                if outbox::fail(&mut conn, &claimed, &error, None).await? {
+                if outbox::fail(&mut conn, claimed, &error, None).await? {
                     drop(conn);
-                    delivery::dead_letter(&self.ctx, &claimed, &error, true).await?;
+                    delivery::dead_letter(&self.ctx, claimed, &error, true).await?;
                 }
                 Ok(Outcome::Dead)
             }
@@ -138,22 +165,22 @@ impl Worker {
                 if claimed.attempts >= i64::from(self.ctx.settings.max_attempts) =>
             {
                 tracing::error!(%error, "delivery failed too often; row is now a dead letter");
-                if outbox::fail(&mut conn, &claimed, &error, None).await? {
+                if outbox::fail(&mut conn, claimed, &error, None).await? {
                     drop(conn);
-                    delivery::dead_letter(&self.ctx, &claimed, &error, false).await?;
+                    delivery::dead_letter(&self.ctx, claimed, &error, false).await?;
                 }
                 Ok(Outcome::Dead)
             }
             SendError::RetryAfter(wait, error) => {
                 let at = now + Duration::from_std(wait).unwrap_or(Duration::seconds(1));
                 tracing::warn!(%error, retry_at = %at, "rate limited; retrying when allowed");
-                outbox::fail(&mut conn, &claimed, &error, Some(at)).await?;
+                outbox::fail(&mut conn, claimed, &error, Some(at)).await?;
                 Ok(Outcome::Retry)
             }
             SendError::Transient(error) => {
                 let at = now + backoff(claimed.attempts);
                 tracing::warn!(%error, retry_at = %at, "delivery failed; will retry");
-                outbox::fail(&mut conn, &claimed, &error, Some(at)).await?;
+                outbox::fail(&mut conn, claimed, &error, Some(at)).await?;
                 Ok(Outcome::Retry)
             }
         }
@@ -170,23 +197,36 @@ impl Worker {
     /// the burst was over (the delivery bench's customers went unanswered for that long).
     pub async fn run_until_empty(&self, now: DateTime<Utc>) -> anyhow::Result<usize> {
         let mut sent = 0;
+        // The row last sent: marked done in the same use of the database as the next claim.
+        let mut to_complete: Option<(Claimed, DateTime<Utc>)> = None;
         loop {
             let now = now.max(self.ctx.now());
-            match self.try_execute(now).await? {
-                Outcome::Idle => {
-                    let opening = {
-                        let mut conn = self.ctx.db.pool().acquire().await?;
-                        outbox::next_gate_opening(&mut conn, now, wall_clock_us()).await?
-                    };
-                    match opening.map(|t| t - wall_clock_us()) {
-                        Some(wait) if wait <= 5 * 1_000_000 => {
-                            tokio::time::sleep(StdDuration::from_micros(wait.max(1).unsigned_abs())).await;
-                        }
-                        _ => return Ok(sent),
-                    }
+            let next = match to_complete.take() {
+                Some((row, at)) => {
+                    let (completed, next) =
+                        self.ctx.delivery_io.complete_and_claim(&row, at, now, self.lease, self.pace).await?;
+                    // Sent either way; a refused completion is logged by `completion`.
+                    completion(completed);
+                    sent += 1;
+                    next
                 }
-                Outcome::Sent | Outcome::Fenced => sent += 1,
-                Outcome::Retry | Outcome::Dead | Outcome::Deferred => {}
+                None => self.ctx.delivery_io.claim(now, self.lease, self.pace).await?,
+            };
+            let Some(row) = next else {
+                let opening = {
+                    let mut conn = self.ctx.db.pool().acquire().await?;
+                    outbox::next_gate_opening(&mut conn, now, wall_clock_us()).await?
+                };
+                match opening.map(|t| t - wall_clock_us()) {
+                    Some(wait) if wait <= 5 * 1_000_000 => {
+                        tokio::time::sleep(StdDuration::from_micros(wait.max(1).unsigned_abs())).await;
+                        continue;
+                    }
+                    _ => return Ok(sent),
+                }
+            };
+            if let Delivery::Sent { row, at } = self.deliver_claimed(row, now).await? {
+                to_complete = Some((row, at));
             }
         }
     }

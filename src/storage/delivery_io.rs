@@ -1,14 +1,15 @@
 //! The outbox worker's statements, group-committed across its senders (see `group_commit`):
-//! the claim of a row together with the booking of its send slot, a booking again (a sender
-//! that woke up too late for its slot), and the completion.
+//! a sender's completion of the row it sent together with its claim of the next row and that
+//! row's send slot, and a booking again (a sender that woke up too late for its slot).
 //!
-//! Each sender still claims, books and completes one row at a time, with the same fencing
-//! and order as before; what several senders ask at the same moment is done in one
-//! statement (one transaction for the bookings). The rows claimed together get their slots
-//! in the same connection use, in claiming order, so a message costs two uses of the
-//! database (claim and booking, completion) instead of three. How many rows are claimed
-//! ahead of their slots is still bounded by the number of senders.
+//! Each sender still sends one row at a time, with the same fencing and order as before;
+//! what several senders ask at the same moment is done in one statement each (one
+//! transaction for the bookings). A sender stores the completion of the row it just sent in
+//! the same use of the database as its next claim, and the rows claimed together get their
+//! slots in that use too: one use of the database a message instead of three. How many rows
+//! are claimed ahead of their slots is still bounded by the number of senders.
 
+use anyhow::Context;
 use chrono::{DateTime, Duration, Utc};
 
 use super::group_commit::{Connection, GroupCommit};
@@ -19,17 +20,19 @@ use crate::jobs::pace::{Booking, Pace};
 /// One task per statement kind; cheap to clone.
 #[derive(Debug, Clone)]
 pub struct DeliveryIo {
-    claims: GroupCommit<Ask, Option<(Claimed, Option<Booking>)>>,
+    steps: GroupCommit<Step, Stepped>,
     bookings: GroupCommit<(i64, Pace), Booking>,
-    completions: GroupCommit<(i64, i64, DateTime<Utc>), bool>,
 }
+
+/// A row claimed, with its send slot when one was booked with the claim.
+pub type ClaimedRow = (Claimed, Option<Booking>);
 
 impl DeliveryIo {
     /// Start the tasks (they need a running tokio runtime); they end when the last clone of
     /// this is dropped.
     pub fn start(db: &Db) -> Self {
         Self {
-            claims: GroupCommit::start(db, "claiming outbox rows", claim),
+            steps: GroupCommit::start(db, "completing and claiming outbox rows", step_many),
             bookings: GroupCommit::start(
                 db,
                 "booking send slots",
@@ -37,7 +40,6 @@ impl DeliveryIo {
                     send_gate::book_many(&mut conn, backend, &requests).await
                 },
             ),
-            completions: GroupCommit::start(db, "completing outbox rows", complete),
         }
     }
 
@@ -45,24 +47,65 @@ impl DeliveryIo {
     /// Telegram message, book its send slot at `pace` (see `send_gate::book`). No booking
     /// when the row is not a Telegram message to a chat id, or when booking failed: the
     /// sender then books on its own.
-    pub async fn claim(
+    pub async fn claim(&self, now: DateTime<Utc>, lease: Duration, pace: Pace) -> anyhow::Result<Option<ClaimedRow>> {
+        let stepped = self.steps.run(Step { sent: None, ask: Some(Ask { now, lease, pace }) }).await?;
+        Ok(stepped.claimed)
+    }
+
+    /// Mark a claimed row sent as of `at`; `false` when its fence moved on (see
+    /// `outbox::complete`).
+    pub async fn complete(&self, claimed: &Claimed, at: DateTime<Utc>) -> anyhow::Result<bool> {
+        let stepped = self.steps.run(Step { sent: Some(Sent::of(claimed, at)), ask: None }).await?;
+        stepped.completed.context("a completion went unanswered")
+    }
+
+    /// [`Self::complete`] the row sent, then [`Self::claim`] the next, in one use of the
+    /// database: whether the completion was taken, and the next row.
+    pub async fn complete_and_claim(
         &self,
+        claimed: &Claimed,
+        at: DateTime<Utc>,
         now: DateTime<Utc>,
         lease: Duration,
         pace: Pace,
-    ) -> anyhow::Result<Option<(Claimed, Option<Booking>)>> {
-        self.claims.run(Ask { now, lease, pace }).await
+    ) -> anyhow::Result<(bool, Option<ClaimedRow>)> {
+        let step = Step { sent: Some(Sent::of(claimed, at)), ask: Some(Ask { now, lease, pace }) };
+        let stepped = self.steps.run(step).await?;
+        Ok((stepped.completed.context("a completion went unanswered")?, stepped.claimed))
     }
 
     /// Book a send slot for a message to `chat` (see `send_gate::book`).
     pub async fn book(&self, chat: i64, pace: Pace) -> anyhow::Result<Booking> {
         self.bookings.run((chat, pace)).await
     }
+}
 
-    /// Mark a claimed row sent; `false` when its fence moved on (see `outbox::complete`).
-    pub async fn complete(&self, claimed: &Claimed, now: DateTime<Utc>) -> anyhow::Result<bool> {
-        self.completions.run((claimed.id, claimed.fence, now)).await
+/// One sender's turn: the row it sent, if any, and its ask for the next, if any.
+#[derive(Debug, Clone, Copy)]
+struct Step {
+    sent: Option<Sent>,
+    ask: Option<Ask>,
+}
+
+/// A row sent: its claim and when it was sent.
+#[derive(Debug, Clone, Copy)]
+struct Sent {
+    id: i64,
+    fence: i64,
+    at: DateTime<Utc>,
+}
+
+impl Sent {
+    fn of(claimed: &Claimed, at: DateTime<Utc>) -> Self {
+        Self { id: claimed.id, fence: claimed.fence, at }
     }
+}
+
+/// What a turn got: whether its completion was taken, and the row it claimed.
+#[derive(Debug, Default)]
+struct Stepped {
+    completed: Option<bool>,
+    claimed: Option<ClaimedRow>,
 }
 
 /// A sender asking for a row.
@@ -73,22 +116,45 @@ struct Ask {
     pace: Pace,
 }
 
+/// A batch of turns: first the completions, in one statement (committed on their own, so
+/// that a claim failing after them cannot lose them, and so that a chat whose row was just
+/// sent can have its next claimed); then the claims and their slots.
+async fn step_many(backend: Backend, mut conn: Connection, steps: Vec<Step>) -> anyhow::Result<Vec<Stepped>> {
+    let mut stepped: Vec<Stepped> = steps.iter().map(|_| Stepped::default()).collect();
+    let sent: Vec<(usize, Sent)> = steps.iter().enumerate().filter_map(|(i, s)| Some((i, s.sent?))).collect();
+    if let Some(at) = sent.iter().map(|(_, s)| s.at).max() {
+        let claims: Vec<(i64, i64)> = sent.iter().map(|(_, s)| (s.id, s.fence)).collect();
+        let completed = outbox::complete_many(&mut conn, &claims, at).await?;
+        for ((i, _), completed) in sent.iter().zip(completed) {
+            stepped[*i].completed = Some(completed);
+        }
+    }
+    let asks: Vec<(usize, Ask)> = steps.iter().enumerate().filter_map(|(i, s)| Some((i, s.ask?))).collect();
+    if !asks.is_empty() {
+        let rows = claim(backend, &mut conn, &asks).await?;
+        for ((i, _), row) in asks.iter().zip(rows) {
+            stepped[*i].claimed = row;
+        }
+    }
+    Ok(stepped)
+}
+
 /// As many rows as senders asked for, as of the latest of their times, in one statement per
 /// lease asked for (one, unless workers of different settings share this process); then the
-/// Telegram rows' slots, in one transaction.
+/// Telegram rows' slots, in one transaction. One answer per ask, in order.
 async fn claim(
     backend: Backend,
-    mut conn: Connection,
-    asks: Vec<Ask>,
-) -> anyhow::Result<Vec<Option<(Claimed, Option<Booking>)>>> {
+    conn: &mut sqlx::AnyConnection,
+    asks: &[(usize, Ask)],
+) -> anyhow::Result<Vec<Option<ClaimedRow>>> {
     let mut claimed: Vec<Option<Claimed>> = asks.iter().map(|_| None).collect();
-    let mut leases: Vec<Duration> = asks.iter().map(|ask| ask.lease).collect();
+    let mut leases: Vec<Duration> = asks.iter().map(|(_, ask)| ask.lease).collect();
     leases.sort();
     leases.dedup();
     for lease in leases {
-        let mine: Vec<usize> = (0..asks.len()).filter(|&i| asks[i].lease == lease).collect();
-        let Some(now) = mine.iter().map(|&i| asks[i].now).max() else { continue };
-        let rows = outbox::claim_many(&mut conn, backend, now, lease, mine.len()).await?;
+        let mine: Vec<usize> = (0..asks.len()).filter(|&i| asks[i].1.lease == lease).collect();
+        let Some(now) = mine.iter().map(|&i| asks[i].1.now).max() else { continue };
+        let rows = outbox::claim_many(conn, backend, now, lease, mine.len()).await?;
         for (i, row) in mine.into_iter().zip(rows) {
             claimed[i] = Some(row);
         }
@@ -100,13 +166,13 @@ async fn claim(
         .enumerate()
         .filter_map(|(i, row)| {
             let row = row.as_ref().filter(|r| r.channel == Channel::Telegram)?;
-            Some((i, (row.recipient.parse::<i64>().ok()?, asks[i].pace)))
+            Some((i, (row.recipient.parse::<i64>().ok()?, asks[i].1.pace)))
         })
         .collect();
     let mut bookings: Vec<Option<Booking>> = asks.iter().map(|_| None).collect();
     if !to_book.is_empty() {
         let requests: Vec<(i64, Pace)> = to_book.iter().map(|(_, request)| *request).collect();
-        match send_gate::book_many(&mut conn, backend, &requests).await {
+        match send_gate::book_many(conn, backend, &requests).await {
             Ok(booked) => {
                 for ((i, _), booking) in to_book.iter().zip(booked) {
                     bookings[*i] = Some(booking);
@@ -116,10 +182,4 @@ async fn claim(
         }
     }
     Ok(claimed.into_iter().zip(bookings).map(|(row, booking)| row.map(|row| (row, booking))).collect())
-}
-
-async fn complete(_: Backend, mut conn: Connection, done: Vec<(i64, i64, DateTime<Utc>)>) -> anyhow::Result<Vec<bool>> {
-    let Some(now) = done.iter().map(|(_, _, now)| *now).max() else { return Ok(Vec::new()) };
-    let claims: Vec<(i64, i64)> = done.iter().map(|(id, fence, _)| (*id, *fence)).collect();
-    outbox::complete_many(&mut conn, &claims, now).await
 }

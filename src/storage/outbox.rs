@@ -253,7 +253,8 @@ pub async fn complete(conn: &mut AnyConnection, claimed: &Claimed, now: DateTime
 }
 
 /// Mark several claimed rows (`(id, fence)`) sent in one statement; for each, `false` when
-/// its fence moved on.
+/// its fence moved on. Idempotent: a row already marked sent under the same fence (a batch
+/// retried after its completions were stored) counts as completed and keeps its `sent_at`.
 pub async fn complete_many(
     conn: &mut AnyConnection,
     claims: &[(i64, i64)],
@@ -262,8 +263,9 @@ pub async fn complete_many(
     let matches: Vec<String> =
         (0..claims.len()).map(|i| format!("(id = ${} AND fence = ${})", 2 * i + 2, 2 * i + 3)).collect();
     let sql = format!(
-        "UPDATE outbox SET status = 'sent', sent_at = $1, lease_until = NULL, last_error = NULL
-         WHERE status = 'sending' AND ({})
+        "UPDATE outbox SET status = 'sent', lease_until = NULL, last_error = NULL,
+                sent_at = CASE WHEN status = 'sending' THEN $1 ELSE sent_at END
+         WHERE status IN ('sending', 'sent') AND ({})
          RETURNING id, fence",
         matches.join(" OR ")
     );

@@ -375,3 +375,53 @@ async fn many_bookings_in_one_transaction_are_spaced_as_one_by_one() {
     };
     assert!(c >= b + 40_000, "{c} after {b}");
 }
+
+/// A completion stored twice under the same claim (a batch retried after its completions
+/// were stored) is taken both times and keeps the first `sent_at`; a stale fence is still
+/// refused after the row was sent by its new owner.
+#[tokio::test]
+async fn a_completion_stored_twice_counts_once_and_a_stale_fence_stays_refused() {
+    let app = spawn_app().await;
+    let backend = app.ctx.db.backend();
+    let mut conn = app.ctx.db.pool().acquire().await.unwrap();
+    outbox::enqueue(&mut conn, &message("twice", 1, Priority::Bulk), app.now()).await.unwrap();
+    let first = outbox::claim(&mut conn, backend, app.now(), LEASE).await.unwrap().unwrap();
+    let later = app.now() + LEASE + Duration::seconds(1);
+    let second = outbox::claim(&mut conn, backend, later, LEASE).await.unwrap().unwrap();
+    assert!(outbox::complete(&mut conn, &second, later).await.unwrap());
+    assert!(outbox::complete(&mut conn, &second, later + Duration::seconds(30)).await.unwrap(), "stored again");
+    assert!(!outbox::complete(&mut conn, &first, later).await.unwrap(), "the stale claim is still fenced off");
+    let sent_at: i64 = sqlx::query_scalar("SELECT sent_at FROM outbox WHERE id = $1")
+        .bind(second.id)
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap();
+    assert_eq!(sent_at, later.timestamp(), "the first completion's time is kept");
+}
+
+/// A sender marks the row it sent done in the same call as its next claim, and the done
+/// mark comes first: the next message to the same chat can be the one it claims.
+#[tokio::test]
+async fn a_sender_completes_its_row_and_claims_the_next_in_one_call() {
+    use guanxi::jobs::pace::Pace;
+    let app = spawn_app().await;
+    let pace = Pace { overall_spacing_us: 1, chat_spacing_us: 1, per_minute: 1_000_000 };
+    {
+        let mut conn = app.ctx.db.pool().acquire().await.unwrap();
+        for key in ["chat:1:a", "chat:1:b"] {
+            outbox::enqueue(&mut conn, &message(key, 1, Priority::Bulk), app.now()).await.unwrap();
+        }
+    }
+    let io = &app.ctx.delivery_io;
+    let (row, booking) = io.claim(app.now(), LEASE, pace).await.unwrap().unwrap();
+    assert_eq!(row.key, "chat:1:a");
+    assert!(booking.is_some(), "a Telegram row gets its slot with the claim");
+    assert!(io.claim(app.now(), LEASE, pace).await.unwrap().is_none(), "chat 1 has a row in flight");
+    let (completed, next) = io.complete_and_claim(&row, app.now(), app.now(), LEASE, pace).await.unwrap();
+    assert!(completed);
+    assert_eq!(next.map(|(row, _)| row.key).as_deref(), Some("chat:1:b"));
+    let (completed, next) = io.complete_and_claim(&row, app.now(), app.now(), LEASE, pace).await.unwrap();
+    assert!(completed && next.is_none(), "stored again, nothing left to claim");
+    let sent: Vec<String> = app.outbox().await.into_iter().filter(|r| r.status == "sent").map(|r| r.idem_key).collect();
+    assert_eq!(sent, ["chat:1:a"]);
+}

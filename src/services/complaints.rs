@@ -215,9 +215,13 @@ pub async fn submit(
     {
         return Ok(None);
     }
+    // What needs no number is read before the day's counter is taken: its row stays locked
+    // until commit, and every other complaint being submitted waits for it meanwhile.
+    let customer = match_customer(&mut tx, &form).await?;
+    let dir = Directory::load(&mut tx).await?;
+    let on_duty = duty::on_duty(&mut tx, now).await?;
     let seq = counters::next(&mut tx, &ComplaintNo::counter_name(day)).await?;
     let number = ComplaintNo::new(day, seq);
-    let customer = match_customer(&mut tx, &form).await?;
     let complaint = store::insert(&mut tx, &number, day, &origin, customer, &form, now).await?;
     for a in attachments {
         store::add_attachment(&mut tx, complaint.id, a).await?;
@@ -245,9 +249,8 @@ pub async fn submit(
             |_| None,
         )
         .await?;
-    let dir = Directory::load(&mut tx).await?;
     let mut alerted: Vec<&Staff> = Vec::new();
-    for (id, _) in duty::on_duty(&mut tx, now).await? {
+    for (id, _) in on_duty {
         if let Some(s) = dir.active(Some(id)) {
             alerted.push(s);
         }

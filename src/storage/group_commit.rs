@@ -112,6 +112,7 @@ async fn serve<K: Clone, V>(
 ) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while receiver.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        let asked = std::time::Instant::now();
         // The connection first, then whatever arrived while we waited for it: the busier the
         // database, the longer the wait and the larger the batch.
         let conn = match db.pool().acquire().await {
@@ -130,8 +131,16 @@ async fn serve<K: Clone, V>(
             }
         }
         let keys: Vec<K> = batch.iter().map(|r| r.key.clone()).collect();
-        tracing::debug!(what, keys = keys.len(), "group commit");
-        match checked(run(db.backend(), conn, keys).await, batch.len(), what) {
+        let connected = asked.elapsed();
+        let result = checked(run(db.backend(), conn, keys).await, batch.len(), what);
+        tracing::debug!(
+            what,
+            keys = batch.len(),
+            connection_us = connected.as_micros(),
+            batch_us = (asked.elapsed() - connected).as_micros(),
+            "group commit"
+        );
+        match result {
             Ok(values) => {
                 for (request, value) in batch.drain(..).zip(values) {
                     // The caller may have gone (its update was cancelled): nothing to tell.

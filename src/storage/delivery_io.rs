@@ -6,7 +6,8 @@
 //! what several senders ask at the same moment is done in one statement each (one
 //! transaction for the bookings). A sender stores the completion of the row it just sent in
 //! the same use of the database as its next claim, and the rows claimed together get their
-//! slots in that use too: one use of the database a message instead of three. How many rows
+//! slots in that use too: one use of the database a message (it was two: the claim with its
+//! booking, then the completion). How many rows
 //! are claimed ahead of their slots is still bounded by the number of senders.
 
 use anyhow::Context;

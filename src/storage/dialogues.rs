@@ -25,9 +25,12 @@ pub async fn get_many(conn: &mut AnyConnection, chats: &[i64]) -> anyhow::Result
     Ok(chats.iter().map(|chat| found.remove(chat)).collect())
 }
 
-/// Store each chat's new state. A chat twice in one call is refused by PostgreSQL (the caller
-/// then stores each alone, in order).
+/// Store each chat's new state (none: no statement). A chat twice in one call is refused by
+/// PostgreSQL: `update_io` keeps one state per chat.
 pub async fn set_many(conn: &mut AnyConnection, states: &[(i64, String, DateTime<Utc>)]) -> anyhow::Result<()> {
+    if states.is_empty() {
+        return Ok(());
+    }
     let sql = format!(
         "INSERT INTO dialogues (chat_id, state, updated_at) VALUES {}
          ON CONFLICT (chat_id) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at",
@@ -42,6 +45,9 @@ pub async fn set_many(conn: &mut AnyConnection, states: &[(i64, String, DateTime
 }
 
 pub async fn clear_many(conn: &mut AnyConnection, chats: &[i64]) -> anyhow::Result<()> {
+    if chats.is_empty() {
+        return Ok(());
+    }
     let sql = format!("DELETE FROM dialogues WHERE chat_id IN ({})", params(1, chats.len()));
     let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
     for chat in chats {

@@ -83,13 +83,7 @@ pub async fn insert(conn: &mut AnyConnection, new: &NewStaff, now: DateTime<Utc>
 }
 
 pub async fn by_telegram_id(conn: &mut AnyConnection, telegram_id: TelegramUserId) -> anyhow::Result<Option<Staff>> {
-    let row: Option<Row> =
-        sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM staff WHERE telegram_id = $1")))
-            .bind(telegram_id.0)
-            .fetch_optional(conn)
-            .await
-            .context("loading staff by Telegram id")?;
-    row.map(Staff::try_from).transpose()
+    Ok(by_telegram_ids(conn, &[telegram_id]).await?.pop().flatten())
 }
 
 /// [`by_telegram_id`] for several people in one statement, one answer per id in order.

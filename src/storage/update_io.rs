@@ -150,15 +150,9 @@ async fn finish_many(backend: Backend, mut conn: Connection, endings: Vec<Ending
         }
     }
     let mut tx = begin_on(&mut conn, backend).await?;
-    if !sets.is_empty() {
-        dialogues::set_many(&mut tx, &sets).await?;
-    }
-    if !clears.is_empty() {
-        dialogues::clear_many(&mut tx, &clears).await?;
-    }
-    if !replies.is_empty() {
-        outbox::enqueue_many(&mut tx, &replies, now).await?;
-    }
+    dialogues::set_many(&mut tx, &sets).await?;
+    dialogues::clear_many(&mut tx, &clears).await?;
+    outbox::enqueue_many(&mut tx, &replies, now).await?;
     updates::finish_many(&mut tx, &done).await?;
     tx.commit().await.context("finishing Telegram updates")?;
     Ok(vec![(); count])

@@ -25,7 +25,7 @@ pub async fn build_context(settings: Settings, clock: Arc<dyn Clock>) -> anyhow:
     let templates = Templates::load().context("loading message templates")?;
     let db = Db::connect(settings.database_url.expose()).await?;
     db.migrate().await?;
-    let update_io = crate::storage::update_io::UpdateIo::start(&db);
+    let update_io = crate::storage::update_io::UpdateIo::start(&db, crate::jobs::worker::send_now(&settings));
     let delivery_io = crate::storage::delivery_io::DeliveryIo::start(&db);
     let ctx = Ctx {
         db,
@@ -99,30 +99,30 @@ pub async fn start_receiving(
     if let Err(error) = telegram::publish_commands(&bot, &ctx.templates, ctx.settings.locale, &staff).await {
         tracing::warn!(%error, "could not publish the command menu; continuing");
     }
+    // Also the handlers' sender of their first reply (see `telegram::reply::Replier::finish`).
+    let worker = Worker::new(ctx.clone(), bot.clone(), mailer);
     let receiver = match updates {
-        Updates::LongPolling => start_polling(ctx, bot.clone()),
+        Updates::LongPolling => start_polling(ctx, bot.clone(), worker.clone()),
         Updates::Webhook { public_url, listen } => {
             let secret = ctx.settings.require_webhook_secret()?;
             crate::webhook::register(&bot, public_url, secret).await?;
             let me = bot.get_me().await.context("the Bot API refused getMe")?;
             let (stop, signal) = shutdown::channel();
             let (bound, task) =
-                crate::webhook::serve(ctx.clone(), bot.clone(), me, public_url, *listen, signal).await?;
+                crate::webhook::serve(ctx.clone(), bot.clone(), me, worker.clone(), public_url, *listen, signal)
+                    .await?;
             Receiver::Webhook { stop, task, bound }
         }
     };
     let (stop_worker, stop) = shutdown::channel();
-    let worker_task = tasks.background_worker.then(|| {
-        let worker = Worker::new(ctx.clone(), bot, mailer);
-        tokio::spawn(worker.run(ctx.wake_worker.clone(), stop))
-    });
+    let worker_task = tasks.background_worker.then(|| tokio::spawn(worker.run(ctx.wake_worker.clone(), stop)));
     let scheduler = if tasks.tick_every_minute { Some(scheduler::start(ctx.clone()).await?) } else { None };
     Ok(Running { receiver, worker_task, stop_worker, scheduler })
 }
 
-fn start_polling(ctx: &Ctx, bot: TgBot) -> Receiver {
+fn start_polling(ctx: &Ctx, bot: TgBot, worker: Worker) -> Receiver {
     let mut dispatcher = Dispatcher::builder(bot, telegram::schema())
-        .dependencies(dptree::deps![ctx.clone()])
+        .dependencies(dptree::deps![ctx.clone(), worker])
         .default_handler(|update| async move {
             tracing::debug!(update = update.id.0, "update of a kind the bot does not handle");
         })

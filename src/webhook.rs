@@ -22,6 +22,7 @@ use teloxide::prelude::*;
 use teloxide::types::{AllowedUpdate, Me};
 
 use crate::config::Secret;
+use crate::jobs::worker::Worker;
 use crate::services::Ctx;
 use crate::shutdown::Shutdown;
 use crate::telegram::{self, TgBot};
@@ -33,6 +34,7 @@ struct Hook {
     ctx: Ctx,
     bot: TgBot,
     me: Me,
+    worker: Worker,
     secret: Secret,
     handler: Arc<UpdateHandler<anyhow::Error>>,
 }
@@ -54,12 +56,13 @@ pub async fn serve(
     ctx: Ctx,
     bot: TgBot,
     me: Me,
+    worker: Worker,
     public_url: &url::Url,
     listen: SocketAddr,
     stop: Shutdown,
 ) -> anyhow::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
     let secret = ctx.settings.require_webhook_secret()?.clone();
-    let hook = Hook { ctx, bot, me, secret, handler: Arc::new(telegram::schema()) };
+    let hook = Hook { ctx, bot, me, worker, secret, handler: Arc::new(telegram::schema()) };
     let app = Router::new().route(public_url.path(), post(receive)).with_state(hook);
     let listener =
         tokio::net::TcpListener::bind(listen).await.with_context(|| format!("binding the webhook to {listen}"))?;
@@ -88,7 +91,7 @@ async fn receive(State(hook): State<Hook>, headers: HeaderMap, body: Bytes) -> S
         }
     };
     let id = update.id.0;
-    let deps = dptree::deps![hook.bot.clone(), hook.me.clone(), hook.ctx.clone(), update];
+    let deps = dptree::deps![hook.bot.clone(), hook.me.clone(), hook.ctx.clone(), hook.worker.clone(), update];
     match hook.handler.dispatch(deps).await {
         ControlFlow::Break(Err(error)) => {
             // Telegram will deliver it again; the update is not lost.

@@ -16,12 +16,14 @@ use tokio::time::Instant;
 use tracing::Instrument;
 
 use super::pace::{Booking, Pace};
+use crate::config::Settings;
 use crate::email::{MailError, Mailer, message_id_for};
 use crate::metrics::Metrics;
 use crate::services::{Ctx, delivery};
 use crate::shutdown::Shutdown;
 use crate::storage::delivery_io::ClaimedRow;
 use crate::storage::outbox::{self, Channel, Claimed};
+use crate::storage::update_io::SendNow;
 use crate::storage::{send_gate, wall_clock_us};
 use crate::telegram::TgBot;
 
@@ -82,10 +84,18 @@ pub struct Worker {
     lease: Duration,
 }
 
+/// How this process's deliveries hold their rows and pace their sends, from its settings:
+/// the senders' and the handlers' (see `storage::update_io`).
+pub fn send_now(settings: &Settings) -> SendNow {
+    SendNow {
+        lease: Duration::seconds(i64::try_from(settings.lease_secs).unwrap_or(i64::MAX / 2_000_000)),
+        pace: Pace::from_limits(settings.rate_limits),
+    }
+}
+
 impl Worker {
     pub fn new(ctx: Ctx, bot: TgBot, mailer: Mailer) -> Self {
-        let pace = Pace::from_limits(ctx.settings.rate_limits);
-        let lease = Duration::seconds(i64::try_from(ctx.settings.lease_secs).unwrap_or(i64::MAX / 2_000_000));
+        let SendNow { lease, pace } = send_now(&ctx.settings);
         Self { ctx, bot, mailer, pace, lease }
     }
 
@@ -94,6 +104,12 @@ impl Worker {
         let Some(row) = self.ctx.delivery_io.claim(now, self.lease, self.pace).await? else {
             return Ok(Outcome::Idle);
         };
+        self.deliver_now(row, now).await
+    }
+
+    /// Deliver a row claimed already (by [`Self::try_execute`], or with the end of the update
+    /// that queued it) and store how it went.
+    pub async fn deliver_now(&self, row: ClaimedRow, now: DateTime<Utc>) -> anyhow::Result<Outcome> {
         match self.deliver_claimed(row, now).await? {
             Delivery::Sent { row, at } => Ok(completion(self.ctx.delivery_io.complete(&row, at).await?)),
             Delivery::Done(outcome) => Ok(outcome),

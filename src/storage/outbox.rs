@@ -186,8 +186,7 @@ pub async fn claim_many(
     // the table as it was before this statement and would let one recipient's reply and
     // reminder go together. Candidates not taken are unlocked when the statement commits.
     let sql = format!(
-        "UPDATE outbox SET status = 'sending', attempts = attempts + 1, fence = fence + 1, lease_until = $2
-         WHERE id IN (
+        "{CLAIM} WHERE id IN (
              SELECT d.id FROM (
                  SELECT c.id, c.priority, c.next_attempt_at, c.gate_at,
                         ROW_NUMBER() OVER (PARTITION BY c.recipient ORDER BY c.priority, c.next_attempt_at, c.id) AS nth
@@ -196,12 +195,7 @@ pub async fn claim_many(
                        LEFT JOIN send_gate g ON o.channel = 'telegram' AND g.gate = 'tg:' || o.recipient
                        WHERE ((o.status = 'pending' AND o.next_attempt_at <= $1)
                               OR (o.status = 'sending' AND o.lease_until <= $1))
-                         AND NOT EXISTS (SELECT 1 FROM outbox q
-                                         WHERE q.recipient = o.recipient AND q.status IN ('pending', 'sending')
-                                           AND q.id <> o.id
-                                           AND ((q.status = 'sending' AND q.lease_until > $1)
-                                                OR (q.priority = o.priority AND q.id < o.id
-                                                    AND (q.status = 'sending' OR q.next_attempt_at <= $1))))
+                         AND {RECIPIENT_FREE}
                          AND (g.next_at IS NULL OR g.next_at <= $3)
                        ORDER BY o.priority, o.next_attempt_at, COALESCE(g.next_at, 0), o.id
                        LIMIT $5 {lock}) c
@@ -209,8 +203,7 @@ pub async fn claim_many(
              WHERE d.nth = 1
              ORDER BY d.priority, d.next_attempt_at, d.gate_at, d.id
              LIMIT $4)
-         RETURNING id, idem_key, channel, recipient, subject, body, reply_markup, attachment_name, attempts, fence,
-                   priority, next_attempt_at"
+         {CLAIMED}"
     );
     let limit = i64::try_from(limit.max(1)).unwrap_or(i64::MAX);
     let mut rows: Vec<ClaimRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
@@ -225,26 +218,78 @@ pub async fn claim_many(
         .context("claiming outbox rows")?;
     // RETURNING keeps no order; the gate's part of the order only decided which rows won.
     rows.sort_by_key(|r| (r.priority, r.next_attempt_at, r.id));
-    rows.into_iter()
-        .map(|r| {
-            Ok(Claimed {
-                channel: match r.channel.as_str() {
-                    "telegram" => Channel::Telegram,
-                    "email" => Channel::Email,
-                    other => anyhow::bail!("outbox row {} has unknown channel {other}", r.id),
-                },
-                id: r.id,
-                key: r.idem_key,
-                recipient: r.recipient,
-                subject: r.subject,
-                body: r.body,
-                reply_markup: r.reply_markup,
-                attachment_name: r.attachment_name,
-                attempts: r.attempts,
-                fence: r.fence,
-            })
+    rows.into_iter().map(ClaimRow::into_claimed).collect()
+}
+
+/// Claim, of the rows with these keys, those sendable now as [`claim`] would find them
+/// (pending and due, their recipient free), ignoring only the send slots: the rows an
+/// update has just queued, claimed by its handler in the same transaction, which then
+/// books their slots and sends them itself (see `storage::update_io`). One statement;
+/// in queuing order.
+///
+/// A recipient with an earlier row due or in flight keeps its order: its new row is left
+/// pending for the senders. Of two new rows of one recipient only the first is claimed, as
+/// the condition sees the table as it was before the statement (the sub-select is
+/// evaluated whole first, on both databases).
+pub async fn claim_keys(
+    conn: &mut AnyConnection,
+    keys: &[&str],
+    now: DateTime<Utc>,
+    lease: Duration,
+) -> anyhow::Result<Vec<Claimed>> {
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "{CLAIM} WHERE id IN (
+             SELECT o.id FROM outbox o
+             WHERE o.idem_key IN ({}) AND o.status = 'pending' AND o.next_attempt_at <= $1 AND {RECIPIENT_FREE})
+         {CLAIMED}",
+        super::params(3, keys.len())
+    );
+    let mut query = sqlx::query_as::<_, ClaimRow>(sqlx::AssertSqlSafe(sql)).bind(epoch(now)).bind(epoch(now + lease));
+    for key in keys {
+        query = query.bind(*key);
+    }
+    let mut rows = query.fetch_all(conn).await.context("claiming new outbox rows")?;
+    rows.sort_by_key(|r| r.id);
+    rows.into_iter().map(ClaimRow::into_claimed).collect()
+}
+
+/// The claim's update of a row; `$2` is the end of the lease.
+const CLAIM: &str =
+    "UPDATE outbox SET status = 'sending', attempts = attempts + 1, fence = fence + 1, lease_until = $2";
+
+/// What a claim returns of each row (see [`ClaimRow`]).
+const CLAIMED: &str = "RETURNING id, idem_key, channel, recipient, subject, body, reply_markup, attachment_name, \
+                       attempts, fence, priority, next_attempt_at";
+
+/// Whether row `o` may be claimed as of `$1` as far as its recipient goes: no other row of
+/// the recipient in flight, and no earlier row of the same priority due or in flight.
+const RECIPIENT_FREE: &str = "NOT EXISTS (SELECT 1 FROM outbox q
+     WHERE q.recipient = o.recipient AND q.status IN ('pending', 'sending') AND q.id <> o.id
+       AND ((q.status = 'sending' AND q.lease_until > $1)
+            OR (q.priority = o.priority AND q.id < o.id AND (q.status = 'sending' OR q.next_attempt_at <= $1))))";
+
+impl ClaimRow {
+    fn into_claimed(self) -> anyhow::Result<Claimed> {
+        Ok(Claimed {
+            channel: match self.channel.as_str() {
+                "telegram" => Channel::Telegram,
+                "email" => Channel::Email,
+                other => anyhow::bail!("outbox row {} has unknown channel {other}", self.id),
+            },
+            id: self.id,
+            key: self.idem_key,
+            recipient: self.recipient,
+            subject: self.subject,
+            body: self.body,
+            reply_markup: self.reply_markup,
+            attachment_name: self.attachment_name,
+            attempts: self.attempts,
+            fence: self.fence,
         })
-        .collect()
+    }
 }
 
 /// Mark sent; `false` when the fence moved on (another worker owns the row now).
@@ -260,14 +305,12 @@ pub async fn complete_many(
     claims: &[(i64, i64)],
     now: DateTime<Utc>,
 ) -> anyhow::Result<Vec<bool>> {
-    let matches: Vec<String> =
-        (0..claims.len()).map(|i| format!("(id = ${} AND fence = ${})", 2 * i + 2, 2 * i + 3)).collect();
     let sql = format!(
         "UPDATE outbox SET status = 'sent', lease_until = NULL, last_error = NULL,
                 sent_at = CASE WHEN status = 'sending' THEN $1 ELSE sent_at END
          WHERE status IN ('sending', 'sent') AND ({})
          RETURNING id, fence",
-        matches.join(" OR ")
+        fenced_ids(2, claims.len())
     );
     let mut query = sqlx::query_as::<_, (i64, i64)>(sqlx::AssertSqlSafe(sql)).bind(epoch(now));
     for (id, fence) in claims {
@@ -299,16 +342,34 @@ pub async fn next_gate_opening(
 /// Hand a claimed row back untried (its chat had no free slot, or our lease ran out before
 /// we could send): the attempt is not counted. `false` when the fence moved on.
 pub async fn release(conn: &mut AnyConnection, claimed: &Claimed) -> anyhow::Result<bool> {
-    let done = sqlx::query(
+    Ok(release_many(conn, &[(claimed.id, claimed.fence)]).await? == 1)
+}
+
+/// [`release`] several claimed rows (`(id, fence)`) in one statement; how many were still
+/// ours.
+pub async fn release_many(conn: &mut AnyConnection, claims: &[(i64, i64)]) -> anyhow::Result<u64> {
+    if claims.is_empty() {
+        return Ok(0);
+    }
+    let sql = format!(
         "UPDATE outbox SET status = 'pending', attempts = attempts - 1, lease_until = NULL
-         WHERE id = $1 AND fence = $2 AND status = 'sending'",
-    )
-    .bind(claimed.id)
-    .bind(claimed.fence)
-    .execute(conn)
-    .await
-    .context("releasing an outbox row")?;
-    Ok(done.rows_affected() == 1)
+         WHERE status = 'sending' AND ({})",
+        fenced_ids(1, claims.len())
+    );
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for (id, fence) in claims {
+        query = query.bind(id).bind(fence);
+    }
+    let done = query.execute(conn).await.context("releasing outbox rows")?;
+    Ok(done.rows_affected())
+}
+
+/// `(id = $a AND fence = $b) OR …` for `count` claims, numbered from `first`.
+fn fenced_ids(first: usize, count: usize) -> String {
+    (0..count)
+        .map(|i| format!("(id = ${} AND fence = ${})", first + 2 * i, first + 2 * i + 1))
+        .collect::<Vec<_>>()
+        .join(" OR ")
 }
 
 /// Put a row back for another attempt at `retry_at`, or into the dead-letter state.

@@ -36,9 +36,25 @@ pub async fn book_many(
     requests: &[(i64, Pace)],
 ) -> anyhow::Result<Vec<Booking>> {
     let mut tx = super::begin_on(conn, backend).await.context("beginning a send slot booking")?;
-    let mut overall = load_overall(&mut tx, backend).await?;
+    let bookings = book_in(&mut tx, backend, requests).await?;
+    tx.commit().await.context("committing send slots")?;
+    Ok(bookings)
+}
+
+/// [`book_many`] inside a transaction the caller began (on SQLite, with `BEGIN IMMEDIATE`)
+/// and commits: the slots of the replies an update's ending claims (`storage::update_io`).
+/// On PostgreSQL the `all` row stays locked until that commit.
+pub async fn book_in(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    requests: &[(i64, Pace)],
+) -> anyhow::Result<Vec<Booking>> {
+    if requests.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut overall = load_overall(conn, backend).await?;
     let keys: Vec<String> = requests.iter().map(|(chat, _)| chat_gate(*chat)).collect();
-    let mut chats = load_chats(&mut tx, &keys).await?;
+    let mut chats = load_chats(conn, &keys).await?;
     let now = wall_clock_us();
     let mut changed: Vec<String> = Vec::new();
     let mut bookings = Vec::with_capacity(requests.len());
@@ -62,9 +78,8 @@ pub async fn book_many(
             let gate = chats[&key];
             (key, gate)
         }));
-        store(&mut tx, &gates).await?;
+        store(conn, &gates).await?;
     }
-    tx.commit().await.context("committing send slots")?;
     Ok(bookings)
 }
 

@@ -4,7 +4,8 @@
 //! - [`UpdateIo::begin`]: the claim, and with it what handling needs first, the sender's staff
 //!   record and the chat's dialogue state;
 //! - [`UpdateIo::finish`]: everything the update leaves behind, in one transaction: the
-//!   chat's new dialogue state, its replies, and the done mark.
+//!   chat's new dialogue state, its replies, and the done mark; and the claim of its first
+//!   reply with that reply's send slot, for the handler to send at once.
 //!
 //! Why two: each use of the database is a wait in a queue (SQLite has one connection, and a
 //! PostgreSQL commit flushes the WAL), and an update waits for its uses one after the other.
@@ -16,23 +17,45 @@
 //!
 //! What the handler writes through its own services (a complaint and its notices, an access
 //! log) is still committed where it happens, in those services' transactions.
+//!
+//! Why the handler sends its reply itself: left to the outbox senders, a reply waited for a
+//! sender to wake up, for its claim and its slot (a third use of the database, shared with
+//! every bulk message), and for its completion with the next claim. The senders' claims were
+//! three quarters of SQLite's busy time in the updates bench. Claimed in the ending's
+//! transaction, the reply is in flight (`sending`, fenced, leased) the moment it is stored,
+//! so nothing changes for the durability rules: it is queued before it is sent, marked sent
+//! after, and if the handler dies in between its lease runs out and a sender sends it. Its
+//! slot is booked from the same shared schedule as every other message, so the bot's limits
+//! hold. A reply whose chat has an earlier message waiting, or no free slot, is left to the
+//! senders as before, and so are any further replies of the same update (they must follow
+//! the first).
 
 use std::collections::HashMap;
 
 use anyhow::Context;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 
+use super::delivery_io::ClaimedRow;
 use super::group_commit::{Connection, GroupCommit};
-use super::outbox::{self, NewMessage};
+use super::outbox::{self, Channel, NewMessage};
 use super::staff::{self, Staff};
-use super::{Backend, Db, begin_on, dialogues, updates};
+use super::{Backend, Db, begin_on, dialogues, send_gate, updates};
 use crate::domain::ids::TelegramUserId;
+use crate::jobs::pace::{Booking, Pace};
 
 /// One task for the beginnings, one for the ends; cheap to clone.
 #[derive(Debug, Clone)]
 pub struct UpdateIo {
     beginnings: GroupCommit<Opening, Option<Begun>>,
-    endings: GroupCommit<Ending, ()>,
+    endings: GroupCommit<Ending, Finished>,
+}
+
+/// How the replies claimed at an update's end are held and paced: the outbox worker's
+/// lease and the bot's send schedule (`jobs::worker`).
+#[derive(Debug, Clone, Copy)]
+pub struct SendNow {
+    pub lease: Duration,
+    pub pace: Pace,
 }
 
 /// An update about to be handled.
@@ -74,13 +97,24 @@ pub struct Ending {
     pub replies: Vec<NewMessage>,
 }
 
+/// What storing an update's end left to do.
+#[derive(Debug, Default)]
+pub struct Finished {
+    /// Its first reply, claimed and with its send slot booked: the handler sends it.
+    pub claimed: Option<ClaimedRow>,
+    /// Its replies left pending for the outbox senders.
+    pub pending: usize,
+}
+
 impl UpdateIo {
     /// Start the tasks (they need a running tokio runtime); they end when the last clone of
     /// this is dropped.
-    pub fn start(db: &Db) -> Self {
+    pub fn start(db: &Db, send_now: SendNow) -> Self {
         Self {
             beginnings: GroupCommit::start(db, "beginning Telegram updates", begin_many),
-            endings: GroupCommit::start(db, "finishing Telegram updates", finish_many),
+            endings: GroupCommit::start(db, "finishing Telegram updates", move |backend, conn, endings| {
+                finish_many(backend, conn, endings, send_now)
+            }),
         }
     }
 
@@ -90,8 +124,9 @@ impl UpdateIo {
         self.beginnings.run(opening).await
     }
 
-    /// Store what the update leaves behind and mark it handled, all in one transaction.
-    pub async fn finish(&self, ending: Ending) -> anyhow::Result<()> {
+    /// Store what the update leaves behind and mark it handled, all in one transaction, with
+    /// its first reply claimed for sending at once when its chat is free.
+    pub async fn finish(&self, ending: Ending) -> anyhow::Result<Finished> {
         self.endings.run(ending).await
     }
 }
@@ -126,18 +161,26 @@ async fn begin_many(_: Backend, mut conn: Connection, openings: Vec<Opening>) ->
 
 /// A batch's endings in one transaction: each chat's last dialogue change (a chat's updates
 /// are handled one after another, so a batch seldom holds two of one chat, but if it does the
-/// later wins), all replies in multi-row inserts, and the done marks.
-async fn finish_many(backend: Backend, mut conn: Connection, endings: Vec<Ending>) -> anyhow::Result<Vec<()>> {
+/// later wins), all replies in multi-row inserts, the claim of the replies that can go at
+/// once and their slots, and the done marks.
+async fn finish_many(
+    backend: Backend,
+    mut conn: Connection,
+    endings: Vec<Ending>,
+    send_now: SendNow,
+) -> anyhow::Result<Vec<Finished>> {
     let Some(now) = endings.iter().map(|e| e.now).max() else { return Ok(Vec::new()) };
-    let count = endings.len();
     let mut changes: HashMap<i64, (DialogueChange, DateTime<Utc>)> = HashMap::new();
-    let mut done = Vec::with_capacity(count);
+    let mut done = Vec::with_capacity(endings.len());
     let mut replies = Vec::new();
+    // Each ending's reply keys, to hand it back what was claimed of them.
+    let mut keys_of: Vec<Vec<String>> = Vec::with_capacity(endings.len());
     for ending in endings {
         if ending.dialogue != DialogueChange::Keep {
             changes.insert(ending.chat, (ending.dialogue, ending.now));
         }
         done.push((ending.update_id, ending.now));
+        keys_of.push(ending.replies.iter().map(|r| r.key.clone()).collect());
         replies.extend(ending.replies);
     }
     let mut sets = Vec::new();
@@ -152,8 +195,51 @@ async fn finish_many(backend: Backend, mut conn: Connection, endings: Vec<Ending
     let mut tx = begin_on(&mut conn, backend).await?;
     dialogues::set_many(&mut tx, &sets).await?;
     dialogues::clear_many(&mut tx, &clears).await?;
-    outbox::enqueue_many(&mut tx, &replies, now).await?;
+    let new = outbox::enqueue_many(&mut tx, &replies, now).await?;
+    let mut claimed = claim_for_handlers(&mut tx, backend, &replies, &new, now, send_now).await?;
     updates::finish_many(&mut tx, &done).await?;
     tx.commit().await.context("finishing Telegram updates")?;
-    Ok(vec![(); count])
+    Ok(keys_of
+        .into_iter()
+        .map(|keys| {
+            let claimed = keys.iter().find_map(|key| claimed.remove(key));
+            Finished { pending: keys.len() - usize::from(claimed.is_some()), claimed }
+        })
+        .collect())
+}
+
+/// Claim the new Telegram replies that can go at once (see `outbox::claim_keys`) and book
+/// their slots; a reply whose chat has no free slot is handed back to the senders. By key.
+async fn claim_for_handlers(
+    conn: &mut sqlx::AnyConnection,
+    backend: Backend,
+    replies: &[NewMessage],
+    new: &std::collections::HashSet<String>,
+    now: DateTime<Utc>,
+    send_now: SendNow,
+) -> anyhow::Result<HashMap<String, ClaimedRow>> {
+    let keys: Vec<&str> = replies
+        .iter()
+        .filter(|r| r.channel == Channel::Telegram && new.contains(&r.key) && r.recipient.parse::<i64>().is_ok())
+        .map(|r| r.key.as_str())
+        .collect();
+    let claimed = outbox::claim_keys(conn, &keys, now, send_now.lease).await?;
+    let requests = claimed
+        .iter()
+        .map(|row| Ok((row.recipient.parse::<i64>()?, send_now.pace)))
+        .collect::<Result<Vec<_>, std::num::ParseIntError>>()
+        .context("a reply claimed for its handler has no chat id")?;
+    let bookings = send_gate::book_in(conn, backend, &requests).await?;
+    let mut busy = Vec::new();
+    let mut ready = HashMap::new();
+    for (row, booking) in claimed.into_iter().zip(bookings) {
+        match booking {
+            Booking::At { .. } => {
+                ready.insert(row.key.clone(), (row, Some(booking)));
+            }
+            Booking::ChatBusyUntil(_) => busy.push((row.id, row.fence)),
+        }
+    }
+    outbox::release_many(conn, &busy).await?;
+    Ok(ready)
 }

@@ -13,6 +13,7 @@ use super::dialogue::State;
 use super::reply::Replier;
 use super::{access, archive, complaints, customer, form, staff};
 use crate::domain::ids::TelegramUserId;
+use crate::jobs::worker::Worker;
 use crate::locale::Locale;
 use crate::services::Ctx;
 use crate::storage::complaints::Attachment;
@@ -55,7 +56,8 @@ impl Input {
     }
 }
 
-pub async fn on_message(bot: TgBot, msg: Message, upd: Update, me: Me, ctx: Ctx) -> anyhow::Result<()> {
+/// `worker`: sends the update's first reply right after it is stored (see `Replier::finish`).
+pub async fn on_message(bot: TgBot, msg: Message, upd: Update, me: Me, ctx: Ctx, worker: Worker) -> anyhow::Result<()> {
     // Only private chats are answered; other messages are only marked as seen.
     let sender = msg.from.as_ref().filter(|_| msg.chat.is_private());
     let Some(begun) = first_delivery(&ctx, &upd, sender, msg.chat.id.0).await? else {
@@ -68,7 +70,7 @@ pub async fn on_message(bot: TgBot, msg: Message, upd: Update, me: Me, ctx: Ctx)
     if let Some(user) = sender {
         handle_message_update(&bot, &msg, &me, &ctx, user, begun.staff, &mut reply).await;
     }
-    reply.finish().await
+    reply.finish(&worker).await
 }
 
 async fn handle_message_update(
@@ -110,7 +112,7 @@ async fn first_delivery(ctx: &Ctx, upd: &Update, sender: Option<&User>, chat: i6
     Ok(begun)
 }
 
-pub async fn on_callback(bot: TgBot, q: CallbackQuery, upd: Update, ctx: Ctx) -> anyhow::Result<()> {
+pub async fn on_callback(bot: TgBot, q: CallbackQuery, upd: Update, ctx: Ctx, worker: Worker) -> anyhow::Result<()> {
     let chat_id = q.message.as_ref().map(|m| m.chat().id.0).unwrap_or(q.from.id.0 as i64);
     let Some(begun) = first_delivery(&ctx, &upd, Some(&q.from), chat_id).await? else {
         return Ok(());
@@ -127,7 +129,7 @@ pub async fn on_callback(bot: TgBot, q: CallbackQuery, upd: Update, ctx: Ctx) ->
         tracing::error!(error = format!("{error:#}"), update = upd.id.0, "handling a button press failed");
         reply.template(keys::INTERNAL_ERROR, &[]).await.ok();
     }
-    reply.finish().await
+    reply.finish(&worker).await
 }
 
 pub(super) fn telegram_id(user: &User) -> TelegramUserId {

@@ -4,7 +4,8 @@
 //! Both are held here while the update is handled and stored together when it ends
 //! ([`Replier::finish`], see `storage::update_io`): one use of the database for all of an
 //! update's writes, and an update stored whole or not at all. Handlers read the dialogue
-//! state as this update left it so far.
+//! state as this update left it so far. The first reply is then sent right away by the
+//! update's own task, claimed in that same use of the database.
 //!
 //! Keys are `reply:{update_id}:{n}`: if Telegram delivers the same update twice, or we handle
 //! it again after a crash, the person still gets each reply once.
@@ -13,6 +14,7 @@ use anyhow::Context;
 use teloxide::types::InlineKeyboardMarkup;
 
 use super::dialogue::State;
+use crate::jobs::worker::Worker;
 use crate::locale::Locale;
 use crate::notify;
 use crate::services::Ctx;
@@ -83,23 +85,34 @@ impl Replier {
         self.state_change = DialogueChange::Clear;
     }
 
-    /// Store the replies and the state change, mark the update handled, and wake the outbox
-    /// worker for the replies.
-    pub async fn finish(self) -> anyhow::Result<()> {
-        let replies = self.queued.len();
+    /// Store the replies and the state change and mark the update handled; then send the
+    /// first reply through `worker` when it was claimed with them (see `storage::update_io`),
+    /// and wake the outbox senders for the rest. The senders are woken after that send, so
+    /// that the chat's next reply finds it done, not in flight.
+    ///
+    /// A failure to send is not the update's: the reply stays in the outbox (retried, or
+    /// taken over by a sender when its lease runs out), and the update is handled.
+    pub async fn finish(self, worker: &Worker) -> anyhow::Result<()> {
+        let now = self.ctx.now();
         let ending = Ending {
             update_id: i64::from(self.update_id),
-            now: self.ctx.now(),
+            now,
             chat: self.chat_id,
             dialogue: self.state_change,
             replies: self.queued,
         };
-        self.ctx
+        let finished = self
+            .ctx
             .update_io
             .finish(ending)
             .await
             .with_context(|| format!("storing the end of update {}", self.update_id))?;
-        for _ in 0..replies {
+        if let Some(row) = finished.claimed
+            && let Err(error) = worker.deliver_now(row, now).await
+        {
+            tracing::error!(error = format!("{error:#}"), update = self.update_id, "sending a reply failed");
+        }
+        for _ in 0..finished.pending {
             self.ctx.wake_worker.notify_one();
         }
         Ok(())

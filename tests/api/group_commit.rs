@@ -74,7 +74,10 @@ async fn an_ending_stores_the_state_the_replies_and_the_done_mark_together() {
     let rows = app.outbox().await;
     let bodies: Vec<&str> = rows.iter().map(|r| r.body.as_str()).collect();
     assert_eq!(bodies, ["first", "second"]);
-    assert!(rows.iter().all(|r| r.recipient == "7001" && r.status == "pending"));
+    let statuses: Vec<&str> = rows.iter().map(|r| r.status.as_str()).collect();
+    // The first is claimed for the handler to send (see `first_reply`).
+    assert_eq!(statuses, ["sending", "pending"]);
+    assert!(rows.iter().all(|r| r.recipient == "7001"));
     let later = now + STALE_CLAIM * 2;
     let again = Opening { update_id: 10, now: later, sender: None, chat: Some(7001) };
     assert_eq!(io.begin(again).await.unwrap(), None, "a handled update is never handled again");

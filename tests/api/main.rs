@@ -11,6 +11,7 @@ mod cli;
 mod complaints;
 mod fakes;
 mod faults;
+mod first_reply;
 mod fuzz;
 mod group_commit;
 mod harness;

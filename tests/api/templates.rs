@@ -60,7 +60,9 @@ async fn the_handler_tree_builds_with_the_apps_dependencies() {
     let app = spawn_app().await;
     let bot = telegram::build_bot(&app.ctx.settings, crate::helpers::app::TOKEN);
     // Building type-checks the tree against the dependencies (dptree checks at start-up).
-    let _dispatcher = Dispatcher::builder(bot, telegram::schema()).dependencies(dptree::deps![app.ctx.clone()]).build();
+    let _dispatcher = Dispatcher::builder(bot, telegram::schema())
+        .dependencies(dptree::deps![app.ctx.clone(), app.worker.clone()])
+        .build();
 }
 
 #[tokio::test]

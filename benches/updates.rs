@@ -410,6 +410,7 @@ async fn drive(
     let mut step = vec![0usize; customers];
     let mut queued_at = vec![Instant::now(); customers];
     let mut latencies = Vec::with_capacity(customers * STEPS);
+    let mut by_step: Vec<Vec<Duration>> = (0..STEPS).map(|_| Vec::with_capacity(customers)).collect();
     let mut sent = fake.subscribe_sent();
     let started = Instant::now();
     for (i, user) in users.iter().enumerate() {
@@ -434,6 +435,7 @@ async fn drive(
         let s = step[i];
         ensure!(s < STEPS, "customer {i} got an answer after the last step: {:?}", msg.text);
         latencies.push(msg.at.saturating_duration_since(queued_at[i]));
+        by_step[s].push(msg.at.saturating_duration_since(queued_at[i]));
         check_answer(script, expected.as_deref(), s, i, &msg)?;
         step[i] = s + 1;
         if s + 1 == STEPS {
@@ -451,7 +453,14 @@ async fn drive(
         }
         queued_at[i] = Instant::now();
     }
-    Ok((started.elapsed(), bot_sends, latencies))
+    let elapsed = started.elapsed();
+    // Where the time goes: the answer latency of each step of the script, on stderr.
+    for (s, mut step_latencies) in by_step.into_iter().enumerate() {
+        step_latencies.sort();
+        let (p50, p99) = (percentile(&step_latencies, 0.5), percentile(&step_latencies, 0.99));
+        eprintln!("  step {} ({:?}): answer p50 {}, p99 {}", s + 1, TEXTS[s], ms(p50), ms(p99));
+    }
+    Ok((elapsed, bot_sends, latencies))
 }
 
 fn text_for(step: usize, customer: usize) -> String {

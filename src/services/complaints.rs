@@ -18,7 +18,7 @@ use crate::locale::Locale;
 use crate::notify;
 use crate::storage::complaints::{self as store, Attachment, Complaint, ComplaintForm, Origin};
 use crate::storage::departments::{self, Department, SERVICE};
-use crate::storage::outbox::Priority;
+use crate::storage::outbox::{self, NewMessage, Priority};
 use crate::storage::staff::Staff;
 use crate::storage::{Tx, counters, dialogues, duty};
 use crate::telegram::complaint_view as view;
@@ -102,7 +102,7 @@ impl Notices<'_> {
     }
 
     /// A message that respects quiet hours (everything but the new-complaint alert, which
-    /// goes through [`Self::urgent`]).
+    /// goes out through [`Self::urgent_parts`]).
     async fn chat(
         &self,
         tx: &mut Tx,
@@ -117,19 +117,16 @@ impl Notices<'_> {
         Ok(())
     }
 
-    /// A message that goes out at once, at any hour: complaints reach the staff on duty
-    /// around the clock, and a customer who just wrote gets the answer now.
-    async fn urgent(
+    /// The outbox rows of a message that goes out at once, at any hour: complaints reach the
+    /// staff on duty around the clock, and a customer who just wrote gets the answer now.
+    fn urgent_parts(
         &self,
-        tx: &mut Tx,
         chat: i64,
         text: &str,
         keyboard: Option<InlineKeyboardMarkup>,
-    ) -> anyhow::Result<()> {
+    ) -> anyhow::Result<Vec<NewMessage>> {
         let markup = keyboard.map(|k| serde_json::to_string(&k)).transpose()?;
-        notify::telegram(tx, &format!("{}:{chat}", self.key), chat, text, markup, Priority::Interactive, self.now)
-            .await?;
-        Ok(())
+        Ok(notify::telegram_parts(&format!("{}:{chat}", self.key), chat, text, markup, Priority::Interactive, self.now))
     }
 
     async fn staff(
@@ -156,13 +153,28 @@ impl Notices<'_> {
         vars: &[(&str, &str)],
         keyboard: impl FnOnce(Locale) -> Option<InlineKeyboardMarkup>,
     ) -> anyhow::Result<()> {
-        let Some(chat) = c.submitter_chat_id else { return Ok(()) };
+        let parts = self.customer_parts(c, key, vars, keyboard)?;
+        outbox::enqueue_many(tx, &parts, self.now).await.with_context(|| format!("queueing {}", self.key))?;
+        Ok(())
+    }
+
+    /// The outbox rows of [`Self::customer`] (none when the customer has no chat).
+    fn customer_parts(
+        &self,
+        c: &Complaint,
+        key: Key,
+        vars: &[(&str, &str)],
+        keyboard: impl FnOnce(Locale) -> Option<InlineKeyboardMarkup>,
+    ) -> anyhow::Result<Vec<NewMessage>> {
+        let Some(chat) = c.submitter_chat_id else { return Ok(Vec::new()) };
         let locale = customer_locale(self.ctx, c);
         let text = self.ctx.templates.render(locale, key, vars);
         if self.customer_acts {
-            self.urgent(tx, chat, &text, keyboard(locale)).await
+            self.urgent_parts(chat, &text, keyboard(locale))
         } else {
-            self.chat(tx, chat, &text, keyboard(locale), Priority::Interactive).await
+            let markup = keyboard(locale).map(|k| serde_json::to_string(&k)).transpose()?;
+            let at = self.ctx.polite_time(self.now);
+            Ok(notify::telegram_parts(&format!("{}:{chat}", self.key), chat, &text, markup, Priority::Interactive, at))
         }
     }
 
@@ -216,7 +228,8 @@ pub async fn submit(
         return Ok(None);
     }
     // What needs no number is read before the day's counter is taken: its row stays locked
-    // until commit, and every other complaint being submitted waits for it meanwhile.
+    // until commit, and every other complaint being submitted waits for it meanwhile. For the
+    // same reason all of the complaint's notices go in one statement.
     let customer = match_customer(&mut tx, &form).await?;
     let dir = Directory::load(&mut tx).await?;
     let on_duty = duty::on_duty(&mut tx, now).await?;
@@ -240,15 +253,12 @@ pub async fn submit(
         customer_acts: origin.submitter_chat_id.is_some(),
     };
     let hours = (ctx.settings.complaints.first_response_minutes.div_ceil(60)).to_string();
-    notices
-        .customer(
-            &mut tx,
-            &complaint,
-            keys::COMPLAINT_SUBMITTED,
-            &[("number", number.as_str()), ("hours", &hours)],
-            |_| None,
-        )
-        .await?;
+    let mut messages = notices.customer_parts(
+        &complaint,
+        keys::COMPLAINT_SUBMITTED,
+        &[("number", number.as_str()), ("hours", &hours)],
+        |_| None,
+    )?;
     let mut alerted: Vec<&Staff> = Vec::new();
     for (id, _) in on_duty {
         if let Some(s) = dir.active(Some(id)) {
@@ -267,8 +277,9 @@ pub async fn submit(
             view::summary(&ctx.templates, locale, &complaint, attachments.len())
         );
         let keyboard = view::alert_keyboard(&ctx.templates, locale, number.as_str());
-        notices.urgent(&mut tx, person.telegram_id.0, &text, Some(keyboard)).await?;
+        messages.extend(notices.urgent_parts(person.telegram_id.0, &text, Some(keyboard))?);
     }
+    outbox::enqueue_many(&mut tx, &messages, now).await.context("queueing a new complaint's notices")?;
     tx.commit().await.context("committing a new complaint")?;
     ctx.wake_worker.notify_one();
     tracing::info!(complaint = %number, intake = %origin.intake, linked = customer.is_some(), "complaint received");
@@ -276,7 +287,7 @@ pub async fn submit(
 }
 
 /// The archive customer a complaint names: exact name, else the same phone digits.
-async fn match_customer(tx: &mut Tx, form: &ComplaintForm) -> anyhow::Result<Option<CustomerId>> {
+async fn match_customer(tx: &mut sqlx::AnyConnection, form: &ComplaintForm) -> anyhow::Result<Option<CustomerId>> {
     if let Some(id) = crate::storage::customers::id_by_exact_name(tx, form.customer_name.trim()).await? {
         return Ok(Some(id));
     }

@@ -6,7 +6,6 @@ use std::collections::HashMap;
 
 use crate::domain::ids::StaffId;
 use crate::domain::staff::Role;
-use crate::storage::Tx;
 use crate::storage::departments::{self, Department, SERVICE};
 use crate::storage::staff::{self as staff_store, Staff};
 
@@ -17,7 +16,7 @@ pub(crate) struct Directory {
 }
 
 impl Directory {
-    pub(crate) async fn load(tx: &mut Tx) -> anyhow::Result<Self> {
+    pub(crate) async fn load(tx: &mut sqlx::AnyConnection) -> anyhow::Result<Self> {
         let staff = staff_store::list(tx).await?.into_iter().map(|s| (s.id, s)).collect();
         Ok(Self { staff, departments: departments::all(tx).await? })
     }

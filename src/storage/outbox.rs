@@ -181,6 +181,13 @@ pub async fn claim_many(
     // queued chat by chat would end with its last chats' messages one a second each, at the
     // pace of one chat instead of the bot's (`benches/delivery.rs`).
     //
+    // The chats with a message in flight are left out first, by one look-up in their set
+    // (computed once for the statement), before the per-row condition: a backlog for a few
+    // busy chats (the alerts of a wave of complaints to two members of staff) made every
+    // claim probe each of its rows, and the claims half of SQLite's busy time in the updates
+    // bench. Measured on 800 rows waiting for two chats in flight: 1.1 ms a claim, 0.53 with
+    // this. The per-row condition still decides (it also holds a chat's order).
+    //
     // The candidates are locked in the innermost select (PostgreSQL allows no lock beside a
     // window function); of them, each recipient's first is taken, since the conditions see
     // the table as it was before this statement and would let one recipient's reply and
@@ -195,6 +202,8 @@ pub async fn claim_many(
                        LEFT JOIN send_gate g ON o.channel = 'telegram' AND g.gate = 'tg:' || o.recipient
                        WHERE ((o.status = 'pending' AND o.next_attempt_at <= $1)
                               OR (o.status = 'sending' AND o.lease_until <= $1))
+                         AND o.recipient NOT IN (SELECT f.recipient FROM outbox f
+                                                 WHERE f.status = 'sending' AND f.lease_until > $1)
                          AND {RECIPIENT_FREE}
                          AND (g.next_at IS NULL OR g.next_at <= $3)
                        ORDER BY o.priority, o.next_attempt_at, COALESCE(g.next_at, 0), o.id

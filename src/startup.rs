@@ -27,15 +27,19 @@ pub async fn build_context(settings: Settings, clock: Arc<dyn Clock>) -> anyhow:
     db.migrate().await?;
     let update_io = crate::storage::update_io::UpdateIo::start(&db, crate::jobs::worker::send_now(&settings));
     let delivery_io = crate::storage::delivery_io::DeliveryIo::start(&db);
+    let settings = Arc::new(settings);
+    let templates = Arc::new(templates);
+    let intake = services::intake::IntakeIo::start(&db, templates.clone(), settings.clone());
     let ctx = Ctx {
         db,
-        settings: Arc::new(settings),
-        templates: Arc::new(templates),
+        settings,
+        templates,
         clock,
         wake_worker: Arc::new(Notify::new()),
         metrics: Arc::default(),
         update_io,
         delivery_io,
+        intake,
     };
     services::customers::reconcile_cadence_policy(&ctx).await?;
     Ok(ctx)

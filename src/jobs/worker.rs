@@ -21,9 +21,8 @@ use crate::email::{MailError, Mailer, message_id_for};
 use crate::metrics::Metrics;
 use crate::services::{Ctx, delivery};
 use crate::shutdown::Shutdown;
-use crate::storage::delivery_io::ClaimedRow;
+use crate::storage::delivery_io::{ClaimedRow, SendNow};
 use crate::storage::outbox::{self, Channel, Claimed};
-use crate::storage::update_io::SendNow;
 use crate::storage::{send_gate, wall_clock_us};
 use crate::telegram::TgBot;
 

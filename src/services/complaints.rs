@@ -9,8 +9,8 @@ use teloxide::types::InlineKeyboardMarkup;
 
 use super::Ctx;
 use super::directory::Directory;
+use super::intake::{Recorded, Submission};
 use crate::domain::complaint::{Actor, ComplaintNo, Outcome, Status, Step, StepError, format_amount, next_status};
-use crate::domain::customer::Phone;
 use crate::domain::ids::{CustomerId, StaffId};
 use crate::domain::report::{self, Facts, Period, Stats};
 use crate::domain::staff::Role;
@@ -18,9 +18,9 @@ use crate::locale::Locale;
 use crate::notify;
 use crate::storage::complaints::{self as store, Attachment, Complaint, ComplaintForm, Origin};
 use crate::storage::departments::{self, Department, SERVICE};
-use crate::storage::outbox::{self, NewMessage, Priority};
+use crate::storage::outbox::Priority;
 use crate::storage::staff::Staff;
-use crate::storage::{Tx, counters, dialogues, duty};
+use crate::storage::{Tx, duty};
 use crate::telegram::complaint_view as view;
 use crate::templates::{Key, keys};
 
@@ -102,7 +102,7 @@ impl Notices<'_> {
     }
 
     /// A message that respects quiet hours (everything but the new-complaint alert, which
-    /// goes out through [`Self::urgent_parts`]).
+    /// goes through [`Self::urgent`]).
     async fn chat(
         &self,
         tx: &mut Tx,
@@ -117,16 +117,19 @@ impl Notices<'_> {
         Ok(())
     }
 
-    /// The outbox rows of a message that goes out at once, at any hour: complaints reach the
-    /// staff on duty around the clock, and a customer who just wrote gets the answer now.
-    fn urgent_parts(
+    /// A message that goes out at once, at any hour: complaints reach the staff on duty
+    /// around the clock, and a customer who just wrote gets the answer now.
+    async fn urgent(
         &self,
+        tx: &mut Tx,
         chat: i64,
         text: &str,
         keyboard: Option<InlineKeyboardMarkup>,
-    ) -> anyhow::Result<Vec<NewMessage>> {
+    ) -> anyhow::Result<()> {
         let markup = keyboard.map(|k| serde_json::to_string(&k)).transpose()?;
-        Ok(notify::telegram_parts(&format!("{}:{chat}", self.key), chat, text, markup, Priority::Interactive, self.now))
+        notify::telegram(tx, &format!("{}:{chat}", self.key), chat, text, markup, Priority::Interactive, self.now)
+            .await?;
+        Ok(())
     }
 
     async fn staff(
@@ -153,28 +156,13 @@ impl Notices<'_> {
         vars: &[(&str, &str)],
         keyboard: impl FnOnce(Locale) -> Option<InlineKeyboardMarkup>,
     ) -> anyhow::Result<()> {
-        let parts = self.customer_parts(c, key, vars, keyboard)?;
-        outbox::enqueue_many(tx, &parts, self.now).await.with_context(|| format!("queueing {}", self.key))?;
-        Ok(())
-    }
-
-    /// The outbox rows of [`Self::customer`] (none when the customer has no chat).
-    fn customer_parts(
-        &self,
-        c: &Complaint,
-        key: Key,
-        vars: &[(&str, &str)],
-        keyboard: impl FnOnce(Locale) -> Option<InlineKeyboardMarkup>,
-    ) -> anyhow::Result<Vec<NewMessage>> {
-        let Some(chat) = c.submitter_chat_id else { return Ok(Vec::new()) };
+        let Some(chat) = c.submitter_chat_id else { return Ok(()) };
         let locale = customer_locale(self.ctx, c);
         let text = self.ctx.templates.render(locale, key, vars);
         if self.customer_acts {
-            self.urgent_parts(chat, &text, keyboard(locale))
+            self.urgent(tx, chat, &text, keyboard(locale)).await
         } else {
-            let markup = keyboard(locale).map(|k| serde_json::to_string(&k)).transpose()?;
-            let at = self.ctx.polite_time(self.now);
-            Ok(notify::telegram_parts(&format!("{}:{chat}", self.key), chat, &text, markup, Priority::Interactive, at))
+            self.chat(tx, chat, &text, keyboard(locale), Priority::Interactive).await
         }
     }
 
@@ -211,90 +199,32 @@ impl Notices<'_> {
 ///
 /// `draft_of` names the dialogue draft (chat, stored state) the form came from; it is deleted
 /// in the same transaction, and `None` is returned when it was already gone (a second press
-/// of "submit"), so one form gives one complaint.
+/// of "submit"), so one form gives one complaint. The customer's acceptance comes back
+/// claimed when it can go at once: the caller sends it (see `services::intake`).
 pub async fn submit(
     ctx: &Ctx,
     origin: Origin,
     form: ComplaintForm,
     attachments: &[Attachment],
     draft_of: Option<(i64, &str)>,
-) -> anyhow::Result<Option<Complaint>> {
-    let now = ctx.now();
-    let day = ctx.local_date(now);
-    let mut tx = ctx.db.begin().await?;
-    if let Some((chat, state)) = draft_of
-        && !dialogues::take(&mut tx, chat, state).await?
-    {
-        return Ok(None);
-    }
-    // What needs no number is read before the day's counter is taken: its row stays locked
-    // until commit, and every other complaint being submitted waits for it meanwhile. For the
-    // same reason all of the complaint's notices go in one statement.
-    let customer = match_customer(&mut tx, &form).await?;
-    let dir = Directory::load(&mut tx).await?;
-    let on_duty = duty::on_duty(&mut tx, now).await?;
-    let seq = counters::next(&mut tx, &ComplaintNo::counter_name(day)).await?;
-    let number = ComplaintNo::new(day, seq);
-    let complaint = store::insert(&mut tx, &number, day, &origin, customer, &form, now).await?;
-    for a in attachments {
-        store::add_attachment(&mut tx, complaint.id, a).await?;
-    }
-    let (actor, details) = match origin.recorded_by {
-        Some(_) => ("staff", origin.intake.as_str().to_owned()),
-        None => ("customer", String::new()),
+) -> anyhow::Result<Option<Recorded>> {
+    let submission = Submission {
+        origin,
+        form,
+        attachments: attachments.to_vec(),
+        draft_of: draft_of.map(|(chat, state)| (chat, state.to_owned())),
+        now: ctx.now(),
     };
-    store::add_event(&mut tx, complaint.id, actor, origin.recorded_by, "received", &details, now).await?;
-
-    let notices = Notices {
-        ctx,
-        now,
-        key: format!("complaint:{number}:received"),
-        actor: origin.recorded_by,
-        customer_acts: origin.submitter_chat_id.is_some(),
-    };
-    let hours = (ctx.settings.complaints.first_response_minutes.div_ceil(60)).to_string();
-    let mut messages = notices.customer_parts(
-        &complaint,
-        keys::COMPLAINT_SUBMITTED,
-        &[("number", number.as_str()), ("hours", &hours)],
-        |_| None,
-    )?;
-    let mut alerted: Vec<&Staff> = Vec::new();
-    for (id, _) in on_duty {
-        if let Some(s) = dir.active(Some(id)) {
-            alerted.push(s);
-        }
-    }
-    if alerted.is_empty() {
-        alerted = dir.all_service_staff();
-    }
-    alerted.retain(|s| !notices.is_actor(s));
-    for person in alerted {
-        let locale = ctx.locale_of(person);
-        let text = format!(
-            "{}\n{}",
-            ctx.templates.render(locale, keys::ALERT_NEW_COMPLAINT, &[]),
-            view::summary(&ctx.templates, locale, &complaint, attachments.len())
-        );
-        let keyboard = view::alert_keyboard(&ctx.templates, locale, number.as_str());
-        messages.extend(notices.urgent_parts(person.telegram_id.0, &text, Some(keyboard))?);
-    }
-    outbox::enqueue_many(&mut tx, &messages, now).await.context("queueing a new complaint's notices")?;
-    tx.commit().await.context("committing a new complaint")?;
+    let Some(recorded) = ctx.intake.submit(submission).await? else { return Ok(None) };
     ctx.wake_worker.notify_one();
-    tracing::info!(complaint = %number, intake = %origin.intake, linked = customer.is_some(), "complaint received");
-    Ok(Some(complaint))
-}
-
-/// The archive customer a complaint names: exact name, else the same phone digits.
-async fn match_customer(tx: &mut sqlx::AnyConnection, form: &ComplaintForm) -> anyhow::Result<Option<CustomerId>> {
-    if let Some(id) = crate::storage::customers::id_by_exact_name(tx, form.customer_name.trim()).await? {
-        return Ok(Some(id));
-    }
-    match form.contact_phone.as_deref().and_then(|p| Phone::parse(p).ok()) {
-        Some(phone) => crate::storage::customers::id_by_phone_digits(tx, &phone.digits()).await,
-        None => Ok(None),
-    }
+    let complaint = &recorded.complaint;
+    tracing::info!(
+        complaint = %complaint.number,
+        intake = %complaint.intake,
+        linked = complaint.customer_id.is_some(),
+        "complaint received"
+    );
+    Ok(Some(recorded))
 }
 
 /// Load a complaint the way `who` may see it: a customer only their own; staff only when they

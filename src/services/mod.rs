@@ -11,6 +11,7 @@ pub mod delivery;
 pub(crate) mod directory;
 pub mod exports;
 pub mod import;
+pub mod intake;
 pub mod retention;
 pub mod staff;
 
@@ -38,6 +39,8 @@ pub struct Ctx {
     pub update_io: crate::storage::update_io::UpdateIo,
     /// The outbox worker's statements, group-committed (see `storage::delivery_io`).
     pub delivery_io: crate::storage::delivery_io::DeliveryIo,
+    /// New complaints, group-committed (see `services::intake`).
+    pub intake: intake::IntakeIo,
 }
 
 impl Ctx {

@@ -1,5 +1,7 @@
 //! Complaint records (客户投诉记录单), their event history and attachments.
 
+use std::collections::HashMap;
+
 use anyhow::Context;
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::{AnyConnection, FromRow};
@@ -186,41 +188,69 @@ pub async fn insert(
     form: &ComplaintForm,
     now: DateTime<Utc>,
 ) -> anyhow::Result<Complaint> {
-    let id: i64 = sqlx::query_scalar(
-        "INSERT INTO complaints (number, received_on, received_at, intake, submitter_chat_id, submitter_locale,
-             recorded_by, customer_id, customer_name, address, contact_name, contact_phone, description, request,
-             status, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 'received', $3, $3)
-         RETURNING id",
-    )
-    .bind(number.as_str())
-    .bind(date_text(received_on))
-    .bind(epoch(now))
-    .bind(origin.intake.as_str())
-    .bind(origin.submitter_chat_id)
-    .bind(origin.submitter_locale.as_deref())
-    .bind(origin.recorded_by.map(|s| s.0))
-    .bind(customer.map(|c| c.0))
-    .bind(&form.customer_name)
-    .bind(form.address.as_deref())
-    .bind(form.contact_name.as_deref())
-    .bind(form.contact_phone.as_deref())
-    .bind(&form.description)
-    .bind(&form.request)
-    .fetch_one(&mut *conn)
-    .await
-    .context("inserting complaint")?;
-    by_id(conn, id).await?.context("complaint vanished after insert")
+    let new = NewComplaint { number, received_on, origin, customer, form };
+    insert_many(conn, std::slice::from_ref(&new), now).await?.pop().context("a complaint inserted went missing")
 }
 
-async fn by_id(conn: &mut AnyConnection, id: i64) -> anyhow::Result<Option<Complaint>> {
-    let row: Option<Row> =
-        sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM complaints WHERE id = $1")))
-            .bind(id)
-            .fetch_optional(conn)
-            .await
-            .context("loading complaint")?;
-    row.map(Complaint::try_from).transpose()
+/// A complaint to be recorded (see [`insert_many`]).
+#[derive(Debug, Clone, Copy)]
+pub struct NewComplaint<'a> {
+    pub number: &'a ComplaintNo,
+    pub received_on: NaiveDate,
+    pub origin: &'a Origin,
+    pub customer: Option<CustomerId>,
+    pub form: &'a ComplaintForm,
+}
+
+/// Record complaints in few statements (one per hundred), all received at `now`; returns
+/// them as stored, in the order given.
+pub async fn insert_many(
+    conn: &mut AnyConnection,
+    complaints: &[NewComplaint<'_>],
+    now: DateTime<Utc>,
+) -> anyhow::Result<Vec<Complaint>> {
+    let mut stored: HashMap<String, Complaint> = HashMap::with_capacity(complaints.len());
+    for chunk in complaints.chunks(super::ROWS_PER_STATEMENT) {
+        // `now` is bound once as $1 (received, created, updated), then 13 parameters a row.
+        let values: Vec<String> = (0..chunk.len())
+            .map(|i| {
+                let p: Vec<String> = (0..13).map(|k| format!("${}", i * 13 + k + 2)).collect();
+                format!("({}, {}, $1, {}, 'received', $1, $1)", p[0], p[1], p[2..].join(", "))
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO complaints (number, received_on, received_at, intake, submitter_chat_id, submitter_locale,
+                 recorded_by, customer_id, customer_name, address, contact_name, contact_phone, description,
+                 request, status, created_at, updated_at)
+             VALUES {} RETURNING {COLUMNS}",
+            values.join(", ")
+        );
+        let mut query = sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(sql)).bind(epoch(now));
+        for c in chunk {
+            query = query
+                .bind(c.number.as_str())
+                .bind(date_text(c.received_on))
+                .bind(c.origin.intake.as_str())
+                .bind(c.origin.submitter_chat_id)
+                .bind(c.origin.submitter_locale.as_deref())
+                .bind(c.origin.recorded_by.map(|s| s.0))
+                .bind(c.customer.map(|id| id.0))
+                .bind(&c.form.customer_name)
+                .bind(c.form.address.as_deref())
+                .bind(c.form.contact_name.as_deref())
+                .bind(c.form.contact_phone.as_deref())
+                .bind(&c.form.description)
+                .bind(&c.form.request);
+        }
+        for row in query.fetch_all(&mut *conn).await.context("inserting complaints")? {
+            let complaint = Complaint::try_from(row)?;
+            stored.insert(complaint.number.as_str().to_owned(), complaint);
+        }
+    }
+    complaints
+        .iter()
+        .map(|c| stored.remove(c.number.as_str()).with_context(|| format!("complaint {} not stored", c.number)))
+        .collect()
 }
 
 pub async fn by_number(conn: &mut AnyConnection, number: &ComplaintNo) -> anyhow::Result<Option<Complaint>> {
@@ -394,6 +424,43 @@ pub async fn events(conn: &mut AnyConnection, complaint_id: i64) -> anyhow::Resu
             details: r.details,
         })
         .collect())
+}
+
+/// A complaint's event to be recorded (see [`add_events`]).
+#[derive(Debug, Clone, Copy)]
+pub struct NewEvent<'a> {
+    pub complaint_id: i64,
+    pub actor: &'a str,
+    pub actor_staff: Option<StaffId>,
+    pub kind: &'a str,
+    pub details: &'a str,
+}
+
+/// [`add_event`] for several events at `now`, in one statement per hundred.
+pub async fn add_events(conn: &mut AnyConnection, events: &[NewEvent<'_>], now: DateTime<Utc>) -> anyhow::Result<()> {
+    for chunk in events.chunks(super::ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "INSERT INTO complaint_events (complaint_id, at, actor, actor_staff_id, kind, details) VALUES {}",
+            (0..chunk.len())
+                .map(|i| format!(
+                    "(${}, $1, ${}, ${}, ${}, ${})",
+                    i * 5 + 2,
+                    i * 5 + 3,
+                    i * 5 + 4,
+                    i * 5 + 5,
+                    i * 5 + 6
+                ))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(epoch(now));
+        for e in chunk {
+            query =
+                query.bind(e.complaint_id).bind(e.actor).bind(e.actor_staff.map(|s| s.0)).bind(e.kind).bind(e.details);
+        }
+        query.execute(&mut *conn).await.context("recording complaint events")?;
+    }
+    Ok(())
 }
 
 pub async fn add_attachment(conn: &mut AnyConnection, complaint_id: i64, a: &Attachment) -> anyhow::Result<()> {

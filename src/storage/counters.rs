@@ -11,12 +11,19 @@ pub const ARCHIVE_NO: &str = "archive_no";
 
 /// The next value of `name` (1 for a new counter).
 pub async fn next(conn: &mut AnyConnection, name: &str) -> anyhow::Result<i64> {
+    advance(conn, name, 1).await
+}
+
+/// Take the next `by` values of `name` at once; returns the last of them (so they are
+/// `last - by + 1 ..= last`).
+pub async fn advance(conn: &mut AnyConnection, name: &str, by: i64) -> anyhow::Result<i64> {
     sqlx::query_scalar(
-        "INSERT INTO counters (name, value) VALUES ($1, 1)
-         ON CONFLICT (name) DO UPDATE SET value = counters.value + 1
+        "INSERT INTO counters (name, value) VALUES ($1, $2)
+         ON CONFLICT (name) DO UPDATE SET value = counters.value + $2
          RETURNING value",
     )
     .bind(name)
+    .bind(by)
     .fetch_one(conn)
     .await
     .with_context(|| format!("advancing counter {name}"))

@@ -632,3 +632,42 @@ pub async fn id_by_phone_digits(conn: &mut AnyConnection, digits: &str) -> anyho
             .context("finding a customer by phone")?;
     Ok(id.map(CustomerId))
 }
+
+/// [`id_by_exact_name`] for several names in one statement: the first active customer of
+/// each name found.
+pub async fn ids_by_exact_names(
+    conn: &mut AnyConnection,
+    names: &[&str],
+) -> anyhow::Result<std::collections::HashMap<String, CustomerId>> {
+    first_ids_by(conn, "name", names, "finding customers by name").await
+}
+
+/// [`id_by_phone_digits`] for several phones in one statement.
+pub async fn ids_by_phone_digits(
+    conn: &mut AnyConnection,
+    digits: &[&str],
+) -> anyhow::Result<std::collections::HashMap<String, CustomerId>> {
+    first_ids_by(conn, "phone_digits", digits, "finding customers by phone").await
+}
+
+/// The first (lowest id) active customer for each of `values` of `column`.
+async fn first_ids_by(
+    conn: &mut AnyConnection,
+    column: &'static str,
+    values: &[&str],
+    what: &'static str,
+) -> anyhow::Result<std::collections::HashMap<String, CustomerId>> {
+    if values.is_empty() {
+        return Ok(std::collections::HashMap::new());
+    }
+    let sql = format!(
+        "SELECT {column}, MIN(id) FROM customers WHERE active = 1 AND {column} IN ({}) GROUP BY {column}",
+        super::params(1, values.len())
+    );
+    let mut query = sqlx::query_as::<_, (String, i64)>(sqlx::AssertSqlSafe(sql));
+    for value in values {
+        query = query.bind(*value);
+    }
+    let rows = query.fetch_all(conn).await.context(what)?;
+    Ok(rows.into_iter().map(|(value, id)| (value, CustomerId(id))).collect())
+}

@@ -10,11 +10,13 @@
 //! booking, then the completion). How many rows
 //! are claimed ahead of their slots is still bounded by the number of senders.
 
+use std::collections::{HashMap, HashSet};
+
 use anyhow::Context;
 use chrono::{DateTime, Duration, Utc};
 
 use super::group_commit::{Connection, GroupCommit};
-use super::outbox::{self, Channel, Claimed};
+use super::outbox::{self, Channel, Claimed, NewMessage};
 use super::{Backend, Db, send_gate};
 use crate::jobs::pace::{Booking, Pace};
 
@@ -183,4 +185,51 @@ async fn claim(
         }
     }
     Ok(claimed.into_iter().zip(bookings).map(|(row, booking)| row.map(|row| (row, booking))).collect())
+}
+
+/// How rows claimed to be sent at once by whoever queued them (an update's first reply, a
+/// new complaint's acceptance) are held and paced: the outbox worker's lease and the bot's
+/// send schedule (`jobs::worker::send_now`).
+#[derive(Debug, Clone, Copy)]
+pub struct SendNow {
+    pub lease: Duration,
+    pub pace: Pace,
+}
+
+/// In the transaction that queued `messages`, claim those of them new and sendable at once
+/// (Telegram, to a chat id; see `outbox::claim_keys`) and book their slots, for the caller to
+/// send right after its commit (`jobs::worker::Worker::deliver_now`); a message whose chat has
+/// no free slot is handed back to the senders. By key.
+pub(crate) async fn claim_to_send_now(
+    conn: &mut sqlx::AnyConnection,
+    backend: Backend,
+    messages: &[NewMessage],
+    new: &HashSet<String>,
+    now: DateTime<Utc>,
+    send_now: SendNow,
+) -> anyhow::Result<HashMap<String, ClaimedRow>> {
+    let keys: Vec<&str> = messages
+        .iter()
+        .filter(|r| r.channel == Channel::Telegram && new.contains(&r.key) && r.recipient.parse::<i64>().is_ok())
+        .map(|r| r.key.as_str())
+        .collect();
+    let claimed = outbox::claim_keys(conn, &keys, now, send_now.lease).await?;
+    let requests = claimed
+        .iter()
+        .map(|row| Ok((row.recipient.parse::<i64>()?, send_now.pace)))
+        .collect::<Result<Vec<_>, std::num::ParseIntError>>()
+        .context("a message claimed to be sent at once has no chat id")?;
+    let bookings = send_gate::book_in(conn, backend, &requests).await?;
+    let mut busy = Vec::new();
+    let mut ready = HashMap::new();
+    for (row, booking) in claimed.into_iter().zip(bookings) {
+        match booking {
+            Booking::At { .. } => {
+                ready.insert(row.key.clone(), (row, Some(booking)));
+            }
+            Booking::ChatBusyUntil(_) => busy.push((row.id, row.fence)),
+        }
+    }
+    outbox::release_many(conn, &busy).await?;
+    Ok(ready)
 }

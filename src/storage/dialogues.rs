@@ -68,3 +68,21 @@ pub async fn take(conn: &mut AnyConnection, chat_id: i64, state: &str) -> anyhow
         .context("consuming dialogue state")?;
     Ok(done.rows_affected() == 1)
 }
+
+/// [`take`] several states at once (`(chat, state)`), in one statement: for each, whether it
+/// was taken. The same state asked twice is taken once, by the first asking.
+pub async fn take_many(conn: &mut AnyConnection, states: &[(i64, &str)]) -> anyhow::Result<Vec<bool>> {
+    if states.is_empty() {
+        return Ok(Vec::new());
+    }
+    let matches: Vec<String> =
+        (0..states.len()).map(|i| format!("(chat_id = ${} AND state = ${})", 2 * i + 1, 2 * i + 2)).collect();
+    let sql = format!("DELETE FROM dialogues WHERE {} RETURNING chat_id, state", matches.join(" OR "));
+    let mut query = sqlx::query_as::<_, (i64, String)>(sqlx::AssertSqlSafe(sql));
+    for (chat, state) in states {
+        query = query.bind(chat).bind(*state);
+    }
+    let mut taken: std::collections::HashSet<(i64, String)> =
+        query.fetch_all(conn).await.context("consuming dialogue states")?.into_iter().collect();
+    Ok(states.iter().map(|(chat, state)| taken.remove(&(*chat, (*state).to_owned()))).collect())
+}

@@ -33,29 +33,20 @@
 use std::collections::HashMap;
 
 use anyhow::Context;
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 
-use super::delivery_io::ClaimedRow;
+use super::delivery_io::{self, ClaimedRow, SendNow};
 use super::group_commit::{Connection, GroupCommit};
-use super::outbox::{self, Channel, NewMessage};
+use super::outbox::{self, NewMessage};
 use super::staff::{self, Staff};
-use super::{Backend, Db, begin_on, dialogues, send_gate, updates};
+use super::{Backend, Db, begin_on, dialogues, updates};
 use crate::domain::ids::TelegramUserId;
-use crate::jobs::pace::{Booking, Pace};
 
 /// One task for the beginnings, one for the ends; cheap to clone.
 #[derive(Debug, Clone)]
 pub struct UpdateIo {
     beginnings: GroupCommit<Opening, Option<Begun>>,
     endings: GroupCommit<Ending, Finished>,
-}
-
-/// How the replies claimed at an update's end are held and paced: the outbox worker's
-/// lease and the bot's send schedule (`jobs::worker`).
-#[derive(Debug, Clone, Copy)]
-pub struct SendNow {
-    pub lease: Duration,
-    pub pace: Pace,
 }
 
 /// An update about to be handled.
@@ -196,7 +187,7 @@ async fn finish_many(
     dialogues::set_many(&mut tx, &sets).await?;
     dialogues::clear_many(&mut tx, &clears).await?;
     let new = outbox::enqueue_many(&mut tx, &replies, now).await?;
-    let mut claimed = claim_for_handlers(&mut tx, backend, &replies, &new, now, send_now).await?;
+    let mut claimed = delivery_io::claim_to_send_now(&mut tx, backend, &replies, &new, now, send_now).await?;
     updates::finish_many(&mut tx, &done).await?;
     tx.commit().await.context("finishing Telegram updates")?;
     Ok(keys_of
@@ -206,40 +197,4 @@ async fn finish_many(
             Finished { pending: keys.len() - usize::from(claimed.is_some()), claimed }
         })
         .collect())
-}
-
-/// Claim the new Telegram replies that can go at once (see `outbox::claim_keys`) and book
-/// their slots; a reply whose chat has no free slot is handed back to the senders. By key.
-async fn claim_for_handlers(
-    conn: &mut sqlx::AnyConnection,
-    backend: Backend,
-    replies: &[NewMessage],
-    new: &std::collections::HashSet<String>,
-    now: DateTime<Utc>,
-    send_now: SendNow,
-) -> anyhow::Result<HashMap<String, ClaimedRow>> {
-    let keys: Vec<&str> = replies
-        .iter()
-        .filter(|r| r.channel == Channel::Telegram && new.contains(&r.key) && r.recipient.parse::<i64>().is_ok())
-        .map(|r| r.key.as_str())
-        .collect();
-    let claimed = outbox::claim_keys(conn, &keys, now, send_now.lease).await?;
-    let requests = claimed
-        .iter()
-        .map(|row| Ok((row.recipient.parse::<i64>()?, send_now.pace)))
-        .collect::<Result<Vec<_>, std::num::ParseIntError>>()
-        .context("a reply claimed for its handler has no chat id")?;
-    let bookings = send_gate::book_in(conn, backend, &requests).await?;
-    let mut busy = Vec::new();
-    let mut ready = HashMap::new();
-    for (row, booking) in claimed.into_iter().zip(bookings) {
-        match booking {
-            Booking::At { .. } => {
-                ready.insert(row.key.clone(), (row, Some(booking)));
-            }
-            Booking::ChatBusyUntil(_) => busy.push((row.id, row.fence)),
-        }
-    }
-    outbox::release_many(conn, &busy).await?;
-    Ok(ready)
 }

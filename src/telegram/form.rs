@@ -201,10 +201,18 @@ pub(super) async fn on_button(
             // press finds it gone, and a failure keeps it for another try.
             let draft_of = Some((chat_id, draft_json.as_str()));
             match service::submit(ctx, origin, draft.form, &draft.attachments, draft_of).await? {
-                Some(complaint) if recorder.is_some() => {
-                    reply.template(keys::STAFF_RECORDED, &[("number", complaint.number.as_str())]).await
+                Some(recorded) => {
+                    if let Some(acceptance) = recorded.acceptance {
+                        reply.send_after(acceptance);
+                    }
+                    match recorder {
+                        Some(_) => {
+                            let number = recorded.complaint.number;
+                            reply.template(keys::STAFF_RECORDED, &[("number", number.as_str())]).await
+                        }
+                        None => Ok(()),
+                    }
                 }
-                Some(_) => Ok(()),
                 None => reply.template(keys::STALE_BUTTON, &[]).await,
             }
         }

@@ -18,6 +18,7 @@ use crate::jobs::worker::Worker;
 use crate::locale::Locale;
 use crate::notify;
 use crate::services::Ctx;
+use crate::storage::delivery_io::ClaimedRow;
 use crate::storage::outbox::{NewMessage, Priority};
 use crate::storage::update_io::{DialogueChange, Ending};
 use crate::templates::Key;
@@ -33,6 +34,8 @@ pub struct Replier {
     stored_state: Option<String>,
     state_change: DialogueChange,
     queued: Vec<NewMessage>,
+    /// Rows claimed by the services this update called, to send once it is stored.
+    claimed_elsewhere: Vec<ClaimedRow>,
 }
 
 impl Replier {
@@ -47,6 +50,7 @@ impl Replier {
             stored_state,
             state_change: DialogueChange::Keep,
             queued: Vec::new(),
+            claimed_elsewhere: Vec::new(),
         }
     }
 
@@ -85,33 +89,45 @@ impl Replier {
         self.state_change = DialogueChange::Clear;
     }
 
+    /// Send a row a service claimed for this update (a new complaint's acceptance, see
+    /// `services::intake`) when the update ends.
+    pub fn send_after(&mut self, row: ClaimedRow) {
+        self.claimed_elsewhere.push(row);
+    }
+
     /// Store the replies and the state change and mark the update handled; then send the
     /// first reply through `worker` when it was claimed with them (see `storage::update_io`),
     /// and wake the outbox senders for the rest. The senders are woken after that send, so
     /// that the chat's next reply finds it done, not in flight.
     ///
+    /// Rows claimed by services ([`Self::send_after`]) were stored before anything of this
+    /// update's end, so they are sent first, while the end is being stored: they need not wait
+    /// for it, and they go even if it fails (the update is then handled again and finds its
+    /// work done). A reply of the update's own that finds one of them still in flight is left
+    /// to the senders, so the chat's order holds.
+    ///
     /// A failure to send is not the update's: the reply stays in the outbox (retried, or
     /// taken over by a sender when its lease runs out), and the update is handled.
     pub async fn finish(self, worker: &Worker) -> anyhow::Result<()> {
         let now = self.ctx.now();
+        let update_id = self.update_id;
         let ending = Ending {
-            update_id: i64::from(self.update_id),
+            update_id: i64::from(update_id),
             now,
             chat: self.chat_id,
             dialogue: self.state_change,
             replies: self.queued,
         };
-        let finished = self
-            .ctx
-            .update_io
-            .finish(ending)
-            .await
-            .with_context(|| format!("storing the end of update {}", self.update_id))?;
-        if let Some(row) = finished.claimed
-            && let Err(error) = worker.deliver_now(row, now).await
-        {
-            tracing::error!(error = format!("{error:#}"), update = self.update_id, "sending a reply failed");
-        }
+        let send = |rows: Vec<ClaimedRow>| async move {
+            for row in rows {
+                if let Err(error) = worker.deliver_now(row, now).await {
+                    tracing::error!(error = format!("{error:#}"), update = update_id, "sending a reply failed");
+                }
+            }
+        };
+        let (finished, ()) = tokio::join!(self.ctx.update_io.finish(ending), send(self.claimed_elsewhere));
+        let finished = finished.with_context(|| format!("storing the end of update {update_id}"))?;
+        send(finished.claimed.into_iter().collect()).await;
         for _ in 0..finished.pending {
             self.ctx.wake_worker.notify_one();
         }

@@ -18,6 +18,7 @@ mod harness;
 mod health;
 mod helpers;
 mod instances;
+mod intake;
 mod outbox;
 mod templates;
 mod upgrade;

@@ -54,6 +54,14 @@ async fn settled_reply(app: &TestApp) -> OutboxRow {
     }
 }
 
+/// Queue a message to [`CHAT`] outside any update (an earlier reply, a reminder); its key is
+/// also its text.
+async fn queue(app: &TestApp, key: &str, priority: Priority) {
+    let now = app.now();
+    let mut conn = app.ctx.db.pool().acquire().await.unwrap();
+    outbox::enqueue_many(&mut conn, &telegram_parts(key, CHAT, key, None, priority, now), now).await.unwrap();
+}
+
 fn pace(app: &TestApp) -> Pace {
     guanxi::jobs::worker::send_now(&app.ctx.settings).pace
 }
@@ -80,10 +88,7 @@ async fn an_ending_claims_its_first_reply_with_a_send_slot_and_leaves_the_rest_t
 async fn a_reply_waits_behind_its_chats_earlier_message() {
     let app = spawn_app().await;
     let now = app.now();
-    let earlier = telegram_parts("earlier", CHAT, "earlier", None, Priority::Interactive, now);
-    let mut conn = app.ctx.db.pool().acquire().await.unwrap();
-    outbox::enqueue_many(&mut conn, &earlier, now).await.unwrap();
-    drop(conn);
+    queue(&app, "earlier", Priority::Interactive).await;
 
     let finished = finish(&app, ending_with(11, &["later"], now)).await;
     assert!(finished.claimed.is_none());
@@ -97,9 +102,8 @@ async fn a_reply_waits_behind_its_chats_earlier_message() {
 async fn a_reply_is_not_claimed_while_another_message_to_its_chat_is_in_flight() {
     let app = spawn_app().await;
     let now = app.now();
-    let bulk = telegram_parts("reminder", CHAT, "reminder", None, Priority::Bulk, now);
+    queue(&app, "reminder", Priority::Bulk).await;
     let mut conn = app.ctx.db.pool().acquire().await.unwrap();
-    outbox::enqueue_many(&mut conn, &bulk, now).await.unwrap();
     // Claimed without booking a slot, so that only its being in flight stands in the way.
     let lease = guanxi::jobs::worker::send_now(&app.ctx.settings).lease;
     let claimed = outbox::claim(&mut conn, app.ctx.db.backend(), now, lease).await.unwrap();

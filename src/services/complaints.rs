@@ -80,7 +80,7 @@ fn actors(dir: &Directory, who: Who<'_>, c: &Complaint) -> Result<Vec<Actor>, Co
 }
 
 fn customer_locale(ctx: &Ctx, c: &Complaint) -> Locale {
-    c.submitter_locale.as_deref().and_then(|l| l.parse().ok()).unwrap_or(ctx.settings.locale)
+    super::stored_locale(c.submitter_locale.as_deref(), &ctx.settings)
 }
 
 /// Queues the messages one change causes, all keyed by that change.

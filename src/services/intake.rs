@@ -232,7 +232,7 @@ impl Writing {
     /// hour); none when the complaint came without a customer chat.
     fn acceptance(&self, complaint: &Complaint, s: &Submission) -> Vec<NewMessage> {
         let Some(chat) = complaint.submitter_chat_id else { return Vec::new() };
-        let locale = complaint.submitter_locale.as_deref().and_then(|l| l.parse().ok()).unwrap_or(self.settings.locale);
+        let locale = super::stored_locale(complaint.submitter_locale.as_deref(), &self.settings);
         let hours = self.settings.complaints.first_response_minutes.div_ceil(60).to_string();
         let text = self.templates.render(
             locale,
@@ -258,7 +258,7 @@ impl Writing {
         alerted.retain(|person| s.origin.recorded_by != Some(person.id));
         let mut messages = Vec::new();
         for person in alerted {
-            let locale: Locale = person.locale.as_deref().and_then(|l| l.parse().ok()).unwrap_or(self.settings.locale);
+            let locale: Locale = super::stored_locale(person.locale.as_deref(), &self.settings);
             let text = format!(
                 "{}\n{}",
                 self.templates.render(locale, keys::ALERT_NEW_COMPLAINT, &[]),

@@ -56,7 +56,7 @@ impl Ctx {
     /// The language to write to a member of staff in: what their Telegram client last said,
     /// or the company default.
     pub fn locale_of(&self, staff: &crate::storage::staff::Staff) -> crate::locale::Locale {
-        staff.locale.as_deref().and_then(|l| l.parse().ok()).unwrap_or(self.settings.locale)
+        stored_locale(staff.locale.as_deref(), &self.settings)
     }
 
     /// When a message to a person may go out: now, or the end of quiet hours.
@@ -82,4 +82,10 @@ impl Ctx {
     pub fn local_time(&self, t: DateTime<Utc>) -> String {
         t.with_timezone(&self.settings.timezone).format("%Y-%m-%d %H:%M").to_string()
     }
+}
+
+/// A stored language (a member of staff's, a complaint's submitter's), or the company default
+/// when none is stored or it is not one we speak.
+pub(crate) fn stored_locale(stored: Option<&str>, settings: &Settings) -> crate::locale::Locale {
+    stored.and_then(|l| l.parse().ok()).unwrap_or(settings.locale)
 }

@@ -351,6 +351,39 @@ async fn many_claims_in_one_statement_take_one_row_per_chat_and_completions_chec
     assert_eq!(limited.iter().map(|c| c.key.as_str()).collect::<Vec<_>>(), ["bulk:4:a"], "at most the limit");
 }
 
+/// The claim takes each chat's first message only, however many wait behind it: a message not
+/// yet due (a retry, quiet hours) is passed over for the next one of its chat, and a head
+/// whose lease ran out (its sender died) is taken again before anything queued after it.
+#[tokio::test]
+async fn the_claim_takes_each_chats_first_due_message_and_a_lapsed_one_again_before_the_rest() {
+    let app = spawn_app().await;
+    let backend = app.ctx.db.backend();
+    let mut conn = app.ctx.db.pool().acquire().await.unwrap();
+    let later =
+        NewMessage { not_before: Some(app.now() + Duration::hours(1)), ..message("2:later", 2, Priority::Bulk) };
+    for msg in [
+        message("1:a", 1, Priority::Bulk),
+        message("1:b", 1, Priority::Bulk),
+        message("1:c", 1, Priority::Bulk),
+        later,
+        message("2:due", 2, Priority::Bulk),
+        message("3:a", 3, Priority::Bulk),
+    ] {
+        outbox::enqueue(&mut conn, &msg, app.now()).await.unwrap();
+    }
+    let keys = |rows: &[outbox::Claimed]| rows.iter().map(|c| c.key.clone()).collect::<Vec<_>>();
+    let first = outbox::claim_many(&mut conn, backend, app.now(), LEASE, 10).await.unwrap();
+    assert_eq!(keys(&first), ["1:a", "2:due", "3:a"]);
+    let lapsed = app.now() + LEASE + Duration::seconds(1);
+    let again = outbox::claim_many(&mut conn, backend, lapsed, LEASE, 10).await.unwrap();
+    assert_eq!(keys(&again), ["1:a", "2:due", "3:a"], "the lapsed heads, not what waits behind them");
+    assert!(again.iter().zip(&first).all(|(a, f)| a.fence == f.fence + 1 && a.id == f.id));
+    let done: Vec<(i64, i64)> = again.iter().map(|c| (c.id, c.fence)).collect();
+    assert_eq!(outbox::complete_many(&mut conn, &done, lapsed).await.unwrap(), [true, true, true]);
+    let next = outbox::claim_many(&mut conn, backend, lapsed, LEASE, 10).await.unwrap();
+    assert_eq!(keys(&next), ["1:b"], "chat 2's held message is not due yet, chat 3 is done");
+}
+
 /// Bookings of several senders in one transaction (`book_many`): each gets its own slot, the
 /// overall spacing between them, and a second message to one chat in the same batch is told
 /// the chat is busy, as it would be booked one after the other.

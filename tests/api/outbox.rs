@@ -458,3 +458,43 @@ async fn a_sender_completes_its_row_and_claims_the_next_in_one_call() {
     let sent: Vec<String> = app.outbox().await.into_iter().filter(|r| r.status == "sent").map(|r| r.idem_key).collect();
     assert_eq!(sent, ["chat:1:a"]);
 }
+
+/// A sender's completion is committed before its claim: when the claim fails, the row
+/// already sent is still marked sent (it must not go out again once its lease runs out) and
+/// the row that was to be claimed stays pending, untried.
+#[tokio::test]
+async fn a_failed_claim_keeps_the_completion_of_the_row_sent_and_claims_nothing() {
+    use guanxi::jobs::pace::Pace;
+    let app = spawn_app().await;
+    let pace = Pace { overall_spacing_us: 1, chat_spacing_us: 1, per_minute: 1_000_000 };
+    {
+        let mut conn = app.ctx.db.pool().acquire().await.unwrap();
+        for key in ["chat:1:a", "chat:1:b"] {
+            outbox::enqueue(&mut conn, &message(key, 1, Priority::Bulk), app.now()).await.unwrap();
+        }
+    }
+    let io = &app.ctx.delivery_io;
+    let (row, _) = io.claim(app.now(), LEASE, pace).await.unwrap().unwrap();
+    // The schedule's table, which the claim reads, gone (dropped, not renamed: PostgreSQL's
+    // prepared statements follow a renamed table), then put back as the migration made it.
+    let mut conn = app.ctx.db.pool().acquire().await.unwrap();
+    sqlx::query("DROP TABLE send_gate").execute(&mut *conn).await.unwrap();
+    drop(conn); // SQLite's pool has one connection
+    let failed = io.complete_and_claim(&row, app.now(), app.now(), LEASE, pace).await;
+    let error = format!("{:#}", failed.expect_err("the claim cannot be made"));
+    assert!(error.contains("send_gate"), "{error}");
+    let mut conn = app.ctx.db.pool().acquire().await.unwrap();
+    sqlx::query(
+        "CREATE TABLE send_gate (gate TEXT PRIMARY KEY, next_at BIGINT NOT NULL,
+             window_start BIGINT NOT NULL DEFAULT 0, window_count BIGINT NOT NULL DEFAULT 0)",
+    )
+    .execute(&mut *conn)
+    .await
+    .unwrap();
+    drop(conn);
+    let rows: Vec<(String, String, i64)> =
+        app.outbox().await.into_iter().map(|r| (r.idem_key, r.status, r.attempts)).collect();
+    assert_eq!(rows, [("chat:1:a".to_owned(), "sent".to_owned(), 1), ("chat:1:b".to_owned(), "pending".to_owned(), 0)]);
+    let (next, _) = io.claim(app.now(), LEASE, pace).await.unwrap().unwrap();
+    assert_eq!(next.key, "chat:1:b");
+}

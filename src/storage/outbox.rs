@@ -169,76 +169,21 @@ pub async fn claim_many(
     lease: Duration,
     limit: usize,
 ) -> anyhow::Result<Vec<Claimed>> {
-    // PostgreSQL: concurrent claimers skip each other's locked candidates instead of queueing
-    // behind them. SQLite serialises writers, so the plain select is already exclusive. The
-    // heads are looked up by id; SQLite is told which indexes to use, since without
-    // statistics its planner reads the status index (every queued row) instead, and
-    // PostgreSQL gets the ids as an array, since it cannot tell how few heads there are and
-    // would rather hash every due row.
-    let (lock, queued, in_flight, rows, heads_only) = match backend {
-        Backend::Postgres => {
-            ("FOR UPDATE OF o SKIP LOCKED", "", "", "outbox o", "o.id = ANY(ARRAY(SELECT id FROM heads)) AND")
-        }
-        Backend::Sqlite => (
-            "",
-            "INDEXED BY outbox_queued",
-            "INDEXED BY outbox_in_flight",
-            "heads h JOIN outbox o NOT INDEXED ON o.id = h.id",
-            "",
-        ),
-    };
-    // The statement takes the chats with messages queued (`chats`, from the queue index
-    // alone) and, of each chat with none in flight, its first message (`heads`): its lowest
-    // priority's first row by queuing order that is due, or in flight under a lease that ran
-    // out (its sender died). A chat's later messages are never candidates, so they leave in
-    // order; on PostgreSQL a claimer that skips the head another is locking cannot take the
-    // same chat's next one. Beyond reading the queue index, its cost follows the chats
-    // waiting, not the rows: the alerts of a wave of complaints pile up by the thousand for
-    // two members of staff, and a claim that probed every waiting row took 2.5 ms on 2,000
-    // rows for two chats (0.13 ms this way, `sqlite3`; on PostgreSQL 8–160 ms against
-    // 0.5–1.4). When every chat has one message waiting there is nothing to skip and the
-    // lookups cost more than the probes did (20,000 chats: 28 ms against 19 on SQLite, about
-    // 90 against 25 on PostgreSQL).
-    //
-    // Among the heads, one priority first, then due earliest, then the chat served least
-    // recently (its gate's next slot earliest; no gate yet: never, or not for a long time),
-    // then queuing order. In queuing order alone, a burst queued chat by chat would end with
-    // its last chats' messages one a second each, at the pace of one chat instead of the
-    // bot's (`benches/delivery.rs`). A chat whose send slot is booked ahead waits, so a burst
-    // to one chat never holds up the rest of the queue.
-    //
-    // The status conditions are repeated on `o`: on PostgreSQL they are checked again on the
-    // row as locked, so a head another claimer took since this statement began is passed over.
-    let sql = format!(
-        "{CLAIM} WHERE id IN (
-             WITH heads(id) AS (
-                 SELECT (SELECT h.id FROM outbox h {queued}
-                         WHERE h.recipient = chats.recipient AND h.status IN ('pending', 'sending')
-                           AND (h.status = 'sending' OR h.next_attempt_at <= $1)
-                         ORDER BY h.priority, h.id LIMIT 1)
-                 FROM (SELECT DISTINCT n.recipient FROM outbox n {queued}
-                       WHERE n.status IN ('pending', 'sending')) chats
-                 WHERE NOT EXISTS (SELECT 1 FROM outbox f {in_flight}
-                                   WHERE f.recipient = chats.recipient AND f.status = 'sending'
-                                     AND f.lease_until > $1))
-             SELECT o.id FROM {rows}
-             LEFT JOIN send_gate g ON o.channel = 'telegram' AND g.gate = 'tg:' || o.recipient
-             WHERE {heads_only} ((o.status = 'pending' AND o.next_attempt_at <= $1)
-                                 OR (o.status = 'sending' AND o.lease_until <= $1))
-               AND (g.next_at IS NULL OR g.next_at <= $3)
-             ORDER BY o.priority, o.next_attempt_at, COALESCE(g.next_at, 0), o.id
-             LIMIT $4 {lock})
-         {CLAIMED}"
-    );
     let limit = i64::try_from(limit.max(1)).unwrap_or(i64::MAX);
-    let mut rows: Vec<ClaimRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-        .bind(epoch(now))
-        .bind(epoch(now + lease))
-        .bind(super::wall_clock_us())
-        .bind(limit)
-        .fetch_all(conn)
-        .await
-        .context("claiming outbox rows")?;
+    let claim = match backend {
+        Backend::Sqlite => {
+            sqlx::query_as(sqlx::AssertSqlSafe(format!("{CLAIM} WHERE id IN ({CHAT_BY_CHAT}) {CLAIMED}")))
+        }
+        Backend::Postgres => {
+            sqlx::query_as(sqlx::AssertSqlSafe(format!("{CLAIM} WHERE id IN ({}) {CLAIMED}", row_by_row())))
+        }
+    };
+    let mut claim = claim.bind(epoch(now)).bind(epoch(now + lease)).bind(super::wall_clock_us()).bind(limit);
+    if backend == Backend::Postgres {
+        // Room for candidates that lose to an earlier row of their recipient.
+        claim = claim.bind(limit.saturating_mul(4));
+    }
+    let mut rows: Vec<ClaimRow> = claim.fetch_all(conn).await.context("claiming outbox rows")?;
     // RETURNING keeps no order; the gate's part of the order only decided which rows won.
     rows.sort_by_key(|r| (r.priority, r.next_attempt_at, r.id));
     rows.into_iter().map(ClaimRow::into_claimed).collect()
@@ -286,6 +231,81 @@ const CLAIM: &str =
 /// What a claim returns of each row (see [`ClaimRow`]).
 const CLAIMED: &str = "RETURNING id, idem_key, channel, recipient, subject, body, reply_markup, attachment_name, \
                        attempts, fence, priority, next_attempt_at";
+
+/// [`claim_many`]'s statement on SQLite; `$1` now, `$3` the wall clock (µs), `$4` how many.
+///
+/// It takes the chats with messages queued (`chats`, from the queue index alone) and, of each
+/// chat with none in flight (`outbox_in_flight`, migration 0009), its first message
+/// (`heads`): its lowest priority's first row by queuing order that is due, or in flight
+/// under a lease that ran out (its sender died). A chat's later messages are never
+/// candidates, so they leave in order. Among the heads, one priority first, then due
+/// earliest, then the chat served least recently (its gate's next slot earliest; no gate yet:
+/// never, or not for a long time), then queuing order: in queuing order alone, a burst queued
+/// chat by chat would end with its last chats' messages one a second each, at the pace of one
+/// chat instead of the bot's (`benches/delivery.rs`). A chat whose send slot is booked ahead
+/// waits, so a burst to one chat never holds up the rest of the queue.
+///
+/// Its cost, beyond reading the queue index, follows the chats waiting, not the rows: the
+/// alerts of a wave of complaints pile up by the thousand for two members of staff, and
+/// [`row_by_row`], which probes every waiting row, took 2 ms on 2,000 rows for two chats
+/// against 0.11 ms for this. When every chat has one message waiting there is nothing to skip
+/// (20,000 chats: 24 ms against 17). `benches/claim_cost.py` measures both and checks that
+/// they choose the same rows. The indexes are named because without statistics SQLite's
+/// planner reads the status index, every queued row, instead.
+const CHAT_BY_CHAT: &str = "WITH heads(id) AS (
+         SELECT (SELECT h.id FROM outbox h INDEXED BY outbox_queued
+                 WHERE h.recipient = chats.recipient AND h.status IN ('pending', 'sending')
+                   AND (h.status = 'sending' OR h.next_attempt_at <= $1)
+                 ORDER BY h.priority, h.id LIMIT 1)
+         FROM (SELECT DISTINCT n.recipient FROM outbox n INDEXED BY outbox_queued
+               WHERE n.status IN ('pending', 'sending')) chats
+         WHERE NOT EXISTS (SELECT 1 FROM outbox f INDEXED BY outbox_in_flight
+                           WHERE f.recipient = chats.recipient AND f.status = 'sending'
+                             AND f.lease_until > $1))
+     SELECT o.id FROM heads h JOIN outbox o NOT INDEXED ON o.id = h.id
+     LEFT JOIN send_gate g ON o.channel = 'telegram' AND g.gate = 'tg:' || o.recipient
+     WHERE ((o.status = 'pending' AND o.next_attempt_at <= $1)
+            OR (o.status = 'sending' AND o.lease_until <= $1))
+       AND (g.next_at IS NULL OR g.next_at <= $3)
+     ORDER BY o.priority, o.next_attempt_at, COALESCE(g.next_at, 0), o.id
+     LIMIT $4";
+
+/// [`claim_many`]'s statement on PostgreSQL; `$1` now, `$3` the wall clock (µs), `$4` how many,
+/// `$5` room for candidates. The same rows in the same order as [`CHAT_BY_CHAT`], found by
+/// probing every due row ([`RECIPIENT_FREE`]); the chats with a message in flight are left
+/// out first, by one look-up in their set, which halved the probes' cost on a backlog for
+/// two busy chats.
+///
+/// PostgreSQL keeps this one: the chat-by-chat statement was about as fast as this on a
+/// burst to 2,000 chats in isolation (9.5–12.6 against 9.9–13.2 ms), but the delivery bench's
+/// burst on it took 374 s instead of 357 (26.7 messages a second instead of 28.0), and the
+/// updates bench was no faster. Concurrent claimers skip each other's locked candidates instead of queueing
+/// behind them. The candidates are locked in the innermost select (PostgreSQL allows no lock
+/// beside a window function); of them, each recipient's first is taken, since the conditions
+/// see the table as it was before this statement and would let one recipient's reply and
+/// reminder go together. Candidates not taken are unlocked when the statement commits.
+fn row_by_row() -> String {
+    format!(
+        "SELECT d.id FROM (
+             SELECT c.id, c.priority, c.next_attempt_at, c.gate_at,
+                    ROW_NUMBER() OVER (PARTITION BY c.recipient ORDER BY c.priority, c.next_attempt_at, c.id) AS nth
+             FROM (SELECT o.id, o.recipient, o.priority, o.next_attempt_at, COALESCE(g.next_at, 0) AS gate_at
+                   FROM outbox o
+                   LEFT JOIN send_gate g ON o.channel = 'telegram' AND g.gate = 'tg:' || o.recipient
+                   WHERE ((o.status = 'pending' AND o.next_attempt_at <= $1)
+                          OR (o.status = 'sending' AND o.lease_until <= $1))
+                     AND o.recipient NOT IN (SELECT f.recipient FROM outbox f
+                                             WHERE f.status = 'sending' AND f.lease_until > $1)
+                     AND {RECIPIENT_FREE}
+                     AND (g.next_at IS NULL OR g.next_at <= $3)
+                   ORDER BY o.priority, o.next_attempt_at, COALESCE(g.next_at, 0), o.id
+                   LIMIT $5 FOR UPDATE OF o SKIP LOCKED) c
+         ) d
+         WHERE d.nth = 1
+         ORDER BY d.priority, d.next_attempt_at, d.gate_at, d.id
+         LIMIT $4"
+    )
+}
 
 /// Whether row `o` may be claimed as of `$1` as far as its recipient goes: no other row of
 /// the recipient in flight, and no earlier row of the same priority due or in flight.

@@ -2,7 +2,7 @@
 """What the senders' claim statement costs, by the shape of the queue, and a check that the
 chat-by-chat claim chooses what the row-by-row one did.
 
-The two statements are copies of the select inside `storage::outbox::claim_many`:
+The two statements are the selects of `storage::outbox::claim_many`, read from its source:
 
 - "rows": the claim on PostgreSQL (and on SQLite until 2026-12-01), which looks at every
   waiting row and asks of each whether an earlier row of its chat is waiting or in flight;
@@ -43,74 +43,46 @@ MIGRATIONS = os.path.join(HERE, "..", "migrations")
 SHAPES = [(2, 1000), (2000, 5), (200, 1), (20000, 1)]
 NOW, LIMIT = 1000, 64
 
-RECIPIENT_FREE = """NOT EXISTS (SELECT 1 FROM outbox q
-     WHERE q.recipient = o.recipient AND q.status IN ('pending', 'sending') AND q.id <> o.id
-       AND ((q.status = 'sending' AND q.lease_until > $1)
-            OR (q.priority = o.priority AND q.id < o.id AND (q.status = 'sending' OR q.next_attempt_at <= $1))))"""
+SOURCE = os.path.join(HERE, "..", "src", "storage", "outbox.rs")
 
-# $1 now, $2 the wall clock (µs), $3 how many, $4 room for candidates (4 × $3).
-ROWS = f"""SELECT d.id FROM (
-    SELECT c.id, c.priority, c.next_attempt_at, c.gate_at,
-           ROW_NUMBER() OVER (PARTITION BY c.recipient ORDER BY c.priority, c.next_attempt_at, c.id) AS nth
-    FROM (SELECT o.id, o.recipient, o.priority, o.next_attempt_at, COALESCE(g.next_at, 0) AS gate_at
-          FROM outbox o
-          LEFT JOIN send_gate g ON o.channel = 'telegram' AND g.gate = 'tg:' || o.recipient
-          WHERE ((o.status = 'pending' AND o.next_attempt_at <= $1)
-                 OR (o.status = 'sending' AND o.lease_until <= $1))
-            AND o.recipient NOT IN (SELECT f.recipient FROM outbox f
-                                    WHERE f.status = 'sending' AND f.lease_until > $1)
-            AND {RECIPIENT_FREE}
-            AND (g.next_at IS NULL OR g.next_at <= $2)
-          ORDER BY o.priority, o.next_attempt_at, COALESCE(g.next_at, 0), o.id
-          LIMIT $4 {{lock}}) c
-) d
-WHERE d.nth = 1
-ORDER BY d.priority, d.next_attempt_at, d.gate_at, d.id
-LIMIT $3"""
 
-# $1 now, $2 the wall clock (µs), $3 how many.
-CHATS = """WITH heads(id) AS (
-    SELECT (SELECT h.id FROM outbox h {queued}
-            WHERE h.recipient = chats.recipient AND h.status IN ('pending', 'sending')
-              AND (h.status = 'sending' OR h.next_attempt_at <= $1)
-            ORDER BY h.priority, h.id LIMIT 1)
-    FROM (SELECT DISTINCT n.recipient FROM outbox n {queued}
-          WHERE n.status IN ('pending', 'sending')) chats
-    WHERE NOT EXISTS (SELECT 1 FROM outbox f {in_flight}
-                      WHERE f.recipient = chats.recipient AND f.status = 'sending'
-                        AND f.lease_until > $1))
-SELECT o.id FROM {rows}
-LEFT JOIN send_gate g ON o.channel = 'telegram' AND g.gate = 'tg:' || o.recipient
-WHERE {heads_only} ((o.status = 'pending' AND o.next_attempt_at <= $1)
-                    OR (o.status = 'sending' AND o.lease_until <= $1))
-  AND (g.next_at IS NULL OR g.next_at <= $2)
-ORDER BY o.priority, o.next_attempt_at, COALESCE(g.next_at, 0), o.id
-LIMIT $3 {lock}"""
+def rust_string(source, start):
+    """The Rust string literal that begins after `start` in `source` (no escapes in ours)."""
+    begin = source.index('"', source.index(start)) + 1
+    return source[begin : source.index('"', begin)]
+
+
+def statements():
+    """The selects of `claim_many`, read from the source so that what is timed is what runs:
+    the chat-by-chat one (SQLite's) and the row-by-row one (PostgreSQL's). Parameters: $1 now,
+    $3 the wall clock (µs), $4 how many, $5 room for candidates (row by row only)."""
+    with open(SOURCE, encoding="utf-8") as f:
+        source = f.read()
+    chats = rust_string(source, "const CHAT_BY_CHAT: &str =")
+    rows = rust_string(source, "fn row_by_row() -> String {")
+    rows = rows.replace("{RECIPIENT_FREE}", rust_string(source, "const RECIPIENT_FREE: &str ="))
+    return chats, rows
 
 
 def sqlite_statements():
-    rows = ROWS.format(lock="")
-    chats = CHATS.format(
-        queued="INDEXED BY outbox_queued",
-        in_flight="INDEXED BY outbox_in_flight",
-        rows="heads h JOIN outbox o NOT INDEXED ON o.id = h.id",
-        heads_only="",
-        lock="",
-    )
+    chats, rows = statements()
     numbered = lambda sql: re.sub(r"\$(\d+)", r"?\1", sql)  # noqa: E731
-    return numbered(rows), numbered(chats)
+    return numbered(rows.replace("FOR UPDATE OF o SKIP LOCKED", "")), numbered(chats)
 
 
 def postgres_statements():
-    rows = ROWS.format(lock="FOR UPDATE OF o SKIP LOCKED")
-    chats = CHATS.format(
-        queued="",
-        in_flight="",
-        rows="outbox o",
-        heads_only="o.id = ANY(ARRAY(SELECT id FROM heads)) AND",
-        lock="FOR UPDATE OF o SKIP LOCKED",
+    """Row by row as it runs; chat by chat as it was tried there: no index hints, the heads'
+    ids as an array, and the lock."""
+    chats, rows = statements()
+    chats = re.sub(r" INDEXED BY \w+", "", chats)
+    chats = chats.replace(
+        "FROM heads h JOIN outbox o NOT INDEXED ON o.id = h.id",
+        "FROM outbox o",
+    ).replace(
+        "WHERE ((o.status = 'pending'",
+        "WHERE o.id = ANY(ARRAY(SELECT id FROM heads)) AND ((o.status = 'pending'",
     )
-    return rows, chats
+    return rows, chats + " FOR UPDATE OF o SKIP LOCKED"
 
 
 def sqlite_db(path):
@@ -149,8 +121,8 @@ def time_sqlite():
             fill(conn, chats, per_chat)
             took = {}
             for name, sql, args in [
-                ("rows", rows_sql, (NOW, 10**15, LIMIT, 4 * LIMIT)),
-                ("chats", chats_sql, (NOW, 10**15, LIMIT)),
+                ("rows", rows_sql, (NOW, None, 10**15, LIMIT, 4 * LIMIT)),
+                ("chats", chats_sql, (NOW, None, 10**15, LIMIT)),
             ]:
                 conn.execute(sql, args).fetchall()
                 runs = []
@@ -202,14 +174,14 @@ def time_postgres(url):
                 f"(8000000 + i % {chats})::text, 'queued', 1, 'pending', 0, 0, {NOW}, 0 "
                 f"FROM generate_series(1, {chats * per_chat}) i;",
                 "ANALYZE outbox;",
-                f"PREPARE rows_claim(bigint, bigint, bigint, bigint) AS {rows_sql};",
-                f"PREPARE chats_claim(bigint, bigint, bigint) AS {chats_sql};",
+                f"PREPARE rows_claim(bigint, bigint, bigint, bigint, bigint) AS {rows_sql};",
+                f"PREPARE chats_claim(bigint, bigint, bigint, bigint) AS {chats_sql};",
                 "BEGIN;",
                 "\\timing on",
             ]
             # Ten each; the median of the last five (PostgreSQL plans the first five afresh).
-            script += [f"EXECUTE rows_claim({NOW}, {10**15}, {LIMIT}, {4 * LIMIT});"] * 10
-            script += [f"EXECUTE chats_claim({NOW}, {10**15}, {LIMIT});"] * 10
+            script += [f"EXECUTE rows_claim({NOW}, 0, {10**15}, {LIMIT}, {4 * LIMIT});"] * 10
+            script += [f"EXECUTE chats_claim({NOW}, 0, {10**15}, {LIMIT});"] * 10
             script += ["\\timing off", "ROLLBACK;", "DEALLOCATE ALL;"]
             times = [float(t) / 1000 for t in re.findall(r"^Time: ([0-9.]+) ms", psql(scratch, "\n".join(script)), re.M)]
             rows_t, chats_t = statistics.median(times[5:10]), statistics.median(times[15:20])
@@ -244,8 +216,8 @@ def check():
                 if rng.random() < 0.6:
                     conn.execute("INSERT INTO send_gate VALUES (?, ?, 0, 0)", (f"tg:{chat}", rng.choice([0, 5, 10, 20])))
             limit, clock = rng.randint(1, 5), rng.choice([0, 5, 10, 20])
-            by_rows = [r[0] for r in conn.execute(rows_sql, (100, clock, limit, 4 * limit))]
-            by_chats = [r[0] for r in conn.execute(chats_sql, (100, clock, limit))]
+            by_rows = [r[0] for r in conn.execute(rows_sql, (100, None, clock, limit, 4 * limit))]
+            by_chats = [r[0] for r in conn.execute(chats_sql, (100, None, clock, limit))]
             if by_rows != by_chats:
                 sys.exit(f"queue {trial}: rows chose {by_rows}, chats chose {by_chats}")
     print("3000 random queues: the same rows in the same order")

@@ -249,7 +249,7 @@ const CLAIMED: &str = "RETURNING id, idem_key, channel, recipient, subject, body
 /// alerts of a wave of complaints pile up by the thousand for two members of staff, and
 /// [`row_by_row`], which probes every waiting row, took 2 ms on 2,000 rows for two chats
 /// against 0.11 ms for this. When every chat has one message waiting there is nothing to skip
-/// (20,000 chats: 24 ms against 17). `benches/claim_cost.py` measures both and checks that
+/// (20,000 chats: 24–27 ms against 17–23). `benches/claim_cost.py` measures both and checks that
 /// they choose the same rows. The indexes are named because without statistics SQLite's
 /// planner reads the status index, every queued row, instead.
 const CHAT_BY_CHAT: &str = "WITH heads(id) AS (
@@ -277,7 +277,7 @@ const CHAT_BY_CHAT: &str = "WITH heads(id) AS (
 /// two busy chats.
 ///
 /// PostgreSQL keeps this one: the chat-by-chat statement was about as fast as this on a
-/// burst to 2,000 chats in isolation (9.5–12.6 against 9.9–13.2 ms), but the delivery bench's
+/// burst to 2,000 chats in isolation (8.3–12.6 against 9.7–13.2 ms), but the delivery bench's
 /// burst on it took 374 s instead of 357 (26.7 messages a second instead of 28.0), and the
 /// updates bench was no faster. Concurrent claimers skip each other's locked candidates instead of queueing
 /// behind them. The candidates are locked in the innermost select (PostgreSQL allows no lock

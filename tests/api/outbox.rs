@@ -432,19 +432,24 @@ async fn a_completion_stored_twice_counts_once_and_a_stale_fence_stays_refused()
     assert_eq!(sent_at, later.timestamp(), "the first completion's time is kept");
 }
 
-/// A sender marks the row it sent done in the same call as its next claim, and the done
-/// mark comes first: the next message to the same chat can be the one it claims.
-#[tokio::test]
-async fn a_sender_completes_its_row_and_claims_the_next_in_one_call() {
-    use guanxi::jobs::pace::Pace;
+/// An app with two bulk rows queued for chat 1 (`chat:1:a`, then `chat:1:b`), and a pace
+/// that never makes a sender wait.
+async fn two_rows_for_chat_one() -> (TestApp, guanxi::jobs::pace::Pace) {
     let app = spawn_app().await;
-    let pace = Pace { overall_spacing_us: 1, chat_spacing_us: 1, per_minute: 1_000_000 };
     {
         let mut conn = app.ctx.db.pool().acquire().await.unwrap();
         for key in ["chat:1:a", "chat:1:b"] {
             outbox::enqueue(&mut conn, &message(key, 1, Priority::Bulk), app.now()).await.unwrap();
         }
     }
+    (app, guanxi::jobs::pace::Pace { overall_spacing_us: 1, chat_spacing_us: 1, per_minute: 1_000_000 })
+}
+
+/// A sender marks the row it sent done in the same call as its next claim, and the done
+/// mark comes first: the next message to the same chat can be the one it claims.
+#[tokio::test]
+async fn a_sender_completes_its_row_and_claims_the_next_in_one_call() {
+    let (app, pace) = two_rows_for_chat_one().await;
     let io = &app.ctx.delivery_io;
     let (row, booking) = io.claim(app.now(), LEASE, pace).await.unwrap().unwrap();
     assert_eq!(row.key, "chat:1:a");
@@ -464,15 +469,7 @@ async fn a_sender_completes_its_row_and_claims_the_next_in_one_call() {
 /// the row that was to be claimed stays pending, untried.
 #[tokio::test]
 async fn a_failed_claim_keeps_the_completion_of_the_row_sent_and_claims_nothing() {
-    use guanxi::jobs::pace::Pace;
-    let app = spawn_app().await;
-    let pace = Pace { overall_spacing_us: 1, chat_spacing_us: 1, per_minute: 1_000_000 };
-    {
-        let mut conn = app.ctx.db.pool().acquire().await.unwrap();
-        for key in ["chat:1:a", "chat:1:b"] {
-            outbox::enqueue(&mut conn, &message(key, 1, Priority::Bulk), app.now()).await.unwrap();
-        }
-    }
+    let (app, pace) = two_rows_for_chat_one().await;
     let io = &app.ctx.delivery_io;
     let (row, _) = io.claim(app.now(), LEASE, pace).await.unwrap().unwrap();
     // The schedule's table, which the claim reads, gone (dropped, not renamed: PostgreSQL's

@@ -250,10 +250,14 @@ async fn guanxi_run_serves_the_bot_until_sigterm_and_logs_no_secrets() {
     let pid = child.id().expect("running").to_string();
     let killed = Command::new("kill").args(["-TERM", &pid]).status().await.unwrap();
     assert!(killed.success());
-    let out = tokio::time::timeout(std::time::Duration::from_secs(20), child.wait_with_output())
-        .await
-        .expect("guanxi stops within 20 s of SIGTERM")
-        .unwrap();
+    let out = match tokio::time::timeout(std::time::Duration::from_secs(20), child.wait_with_output()).await {
+        Ok(out) => out.unwrap(),
+        Err(_) => {
+            // `wait_with_output` owned the child: stop it by its pid, then show what it was doing.
+            let _ = Command::new("kill").args(["-KILL", &pid]).status().await;
+            panic!("guanxi did not stop within 20 s of SIGTERM; its log:\n{}", log.await.unwrap());
+        }
+    };
     let logs = log.await.unwrap();
     assert_eq!(out.status.code(), Some(0), "{logs}");
     assert!(logs.contains("shutting down"), "{logs}");

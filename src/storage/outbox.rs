@@ -248,10 +248,10 @@ const CLAIMED: &str = "RETURNING id, idem_key, channel, recipient, subject, body
 /// Its cost, beyond reading the queue index, follows the chats waiting, not the rows: the
 /// alerts of a wave of complaints pile up by the thousand for two members of staff, and
 /// [`row_by_row`], which probes every waiting row, took 2 ms on 2,000 rows for two chats
-/// against 0.11 ms for this. When every chat has one message waiting there is nothing to skip
-/// (20,000 chats: 24–27 ms against 17–23). `benches/claim_cost.py` measures both and checks that
-/// they choose the same rows. The indexes are named because without statistics SQLite's
-/// planner reads the status index, every queued row, instead.
+/// against 0.11 ms for this. When every chat has one message waiting there is nothing to
+/// skip (20,000 chats: 24–27 ms against 17–23). `benches/claim_cost.py` measures both and
+/// checks that they choose the same rows. The indexes are named because without statistics
+/// SQLite's planner reads the status index, every queued row, instead.
 const CHAT_BY_CHAT: &str = "WITH heads(id) AS (
          SELECT (SELECT h.id FROM outbox h INDEXED BY outbox_queued
                  WHERE h.recipient = chats.recipient AND h.status IN ('pending', 'sending')
@@ -279,11 +279,12 @@ const CHAT_BY_CHAT: &str = "WITH heads(id) AS (
 /// PostgreSQL keeps this one: the chat-by-chat statement was about as fast as this on a
 /// burst to 2,000 chats in isolation (8.3–12.6 against 9.7–13.2 ms), but the delivery bench's
 /// burst on it took 374 s instead of 357 (26.7 messages a second instead of 28.0), and the
-/// updates bench was no faster. Concurrent claimers skip each other's locked candidates instead of queueing
-/// behind them. The candidates are locked in the innermost select (PostgreSQL allows no lock
-/// beside a window function); of them, each recipient's first is taken, since the conditions
-/// see the table as it was before this statement and would let one recipient's reply and
-/// reminder go together. Candidates not taken are unlocked when the statement commits.
+/// updates bench was no faster. Concurrent claimers skip each other's locked candidates
+/// instead of queueing behind them. The candidates are locked in the innermost select
+/// (PostgreSQL allows no lock beside a window function); of them, each recipient's first is
+/// taken, since the conditions see the table as it was before this statement and would let
+/// one recipient's reply and reminder go together. Candidates not taken are unlocked when the
+/// statement commits.
 fn row_by_row() -> String {
     format!(
         "SELECT d.id FROM (

@@ -47,7 +47,10 @@
 //! - `GUANXI_BENCH_LOG`: a tracing filter for stderr (e.g. `guanxi=debug`).
 //!
 //! Output: a Markdown table on stdout, one row per bot and database, and the ratios; progress
-//! goes to stderr.
+//! goes to stderr. "CPU per update" is this process's CPU time over the timed run (every
+//! thread, user and system, in ticks of 10 ms) divided by its updates: it varies less from
+//! run to run than the rate on a shared machine, so it shows a change's cost where the rate
+//! is lost in noise. It leaves out PostgreSQL's own processes.
 
 mod common;
 mod durable_echo;
@@ -151,6 +154,9 @@ struct Run {
     database: &'static str,
     customers: usize,
     elapsed: Duration,
+    /// This process's CPU time (every thread's, user and system) during the run: the bot's
+    /// work, the fake's and the driver's, but not PostgreSQL's.
+    cpu: Duration,
     /// Every `sendMessage` the bot made during the run, alerts to staff included.
     bot_sends: usize,
     /// Per update: from queuing it to the fake accepting the answer.
@@ -250,8 +256,8 @@ async fn run_echo(fake: &FakeTelegram, customers: usize) -> anyhow::Result<Run> 
         }
         Ok::<(), anyhow::Error>(())
     });
-    let (elapsed, bot_sends, latencies) = run_echo_script(fake, customers, handler, DependencyMap::new()).await?;
-    Ok(Run { bot: ECHO, database: "—", customers, elapsed, bot_sends, latencies, floor: None })
+    let (elapsed, cpu, bot_sends, latencies) = run_echo_script(fake, customers, handler, DependencyMap::new()).await?;
+    Ok(Run { bot: ECHO, database: "—", customers, elapsed, cpu, bot_sends, latencies, floor: None })
 }
 
 /// The durable echo bots (`durable_echo`) on a fresh database of `backend`.
@@ -289,10 +295,10 @@ async fn run_durable_echo(fake: &FakeTelegram, bot: &'static str, url: &str, cus
     }
     let sent = durable_echo::replies_sent(&db).await;
     db.close().await;
-    let (elapsed, bot_sends, latencies) = measured?;
+    let (elapsed, cpu, bot_sends, latencies) = measured?;
     let expected = ((WARM_UP + customers) * STEPS) as i64;
     ensure!(sent? == expected, "replies marked sent: expected {expected}");
-    Ok(Run { bot, database: "", customers, elapsed, bot_sends, latencies, floor: None })
+    Ok(Run { bot, database: "", customers, elapsed, cpu, bot_sends, latencies, floor: None })
 }
 
 /// Run an echo-like `handler` with `deps` in a dispatcher of its own: the warm-up customers,
@@ -302,7 +308,7 @@ async fn run_echo_script(
     customers: usize,
     handler: UpdateHandler<anyhow::Error>,
     deps: DependencyMap,
-) -> anyhow::Result<(Duration, usize, Vec<Duration>)> {
+) -> anyhow::Result<(Duration, Duration, usize, Vec<Duration>)> {
     let bot = Bot::new(ECHO_TOKEN).set_api_url(fake.api_url().parse()?);
     let mut dispatcher = Dispatcher::builder(bot, handler).dependencies(deps).build();
     let token = dispatcher.shutdown_token();
@@ -363,9 +369,9 @@ async fn run_guanxi(
     let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM complaints").fetch_one(ctx.db.pool()).await?;
     let floor = statement_floor(&ctx, customers).await?;
     ctx.db.close().await;
-    let (elapsed, bot_sends, latencies) = measured?;
+    let (elapsed, cpu, bot_sends, latencies) = measured?;
     ensure!(stored == (WARM_UP + customers) as i64, "{stored} complaints stored, expected {}", WARM_UP + customers);
-    Ok(Run { bot: GUANXI, database: backend.name(), customers, elapsed, bot_sends, latencies, floor: Some(floor) })
+    Ok(Run { bot: GUANXI, database: backend.name(), customers, elapsed, cpu, bot_sends, latencies, floor: Some(floor) })
 }
 
 /// Wait until the bot has asked for updates at least once more than `before` times.
@@ -396,15 +402,15 @@ async fn stop_dispatcher(token: &ShutdownToken, mut task: tokio::task::JoinHandl
 }
 
 /// Play the script for `customers` chats from `first_id` on, all at once, each waiting for
-/// the answer to one update before sending the next. Returns the elapsed time, the bot's
-/// sends during the run and the per-update latencies.
+/// the answer to one update before sending the next. Returns the elapsed time, the process's
+/// CPU time, the bot's sends during the run and the per-update latencies.
 async fn drive(
     fake: &FakeTelegram,
     script: Script,
     ctx: Option<&Ctx>,
     first_id: i64,
     customers: usize,
-) -> anyhow::Result<(Duration, usize, Vec<Duration>)> {
+) -> anyhow::Result<(Duration, Duration, usize, Vec<Duration>)> {
     let expected = ctx.map(|ctx| expected_prompts(ctx, Locale::ZhCn));
     let users: Vec<TgUser> = (0..customers).map(|i| TgUser::new(first_id + i as i64, "基准客户")).collect();
     let mut step = vec![0usize; customers];
@@ -413,6 +419,7 @@ async fn drive(
     let mut by_step: Vec<Vec<Duration>> = (0..STEPS).map(|_| Vec::with_capacity(customers)).collect();
     let mut sent = fake.subscribe_sent();
     let started = Instant::now();
+    let cpu_before = process_cpu()?;
     for (i, user) in users.iter().enumerate() {
         fake.push_text(user, &text_for(0, i));
         queued_at[i] = Instant::now();
@@ -454,13 +461,26 @@ async fn drive(
         queued_at[i] = Instant::now();
     }
     let elapsed = started.elapsed();
+    let cpu = process_cpu()?.saturating_sub(cpu_before);
     // Where the time goes: the answer latency of each step of the script, on stderr.
     for (s, mut step_latencies) in by_step.into_iter().enumerate() {
         step_latencies.sort();
         let (p50, p99) = (percentile(&step_latencies, 0.5), percentile(&step_latencies, 0.99));
         eprintln!("  step {} ({:?}): answer p50 {}, p99 {}", s + 1, TEXTS[s], ms(p50), ms(p99));
     }
-    Ok((elapsed, bot_sends, latencies))
+    Ok((elapsed, cpu, bot_sends, latencies))
+}
+
+/// This process's CPU time so far, all threads, user and system (`/proc/self/stat`, in
+/// ticks of 1/100 s, Linux's `USER_HZ` on every architecture it exposes to user space).
+fn process_cpu() -> anyhow::Result<Duration> {
+    let stat = std::fs::read_to_string("/proc/self/stat").context("reading /proc/self/stat")?;
+    // The fields after the command name, which is in parentheses and may hold spaces.
+    let fields: Vec<&str> =
+        stat.rsplit_once(')').context("/proc/self/stat has no command")?.1.split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok()).context("/proc/self/stat is short");
+    // utime and stime are the 14th and 15th fields; the 3rd is the first after the name.
+    Ok(Duration::from_millis((ticks(11)? + ticks(12)?) * 10))
 }
 
 fn text_for(step: usize, customer: usize) -> String {
@@ -527,9 +547,9 @@ fn print_table(runs: &[Run], staff: usize) {
     println!();
     println!(
         "| bot | database | customers | updates | bot sends | elapsed | updates/s | complaints/s | \
-         answer p50 | answer p99 | answer max |"
+         answer p50 | answer p99 | answer max | CPU per update |"
     );
-    println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for run in runs {
         let mut sorted = run.latencies.clone();
         sorted.sort();
@@ -538,7 +558,7 @@ fn print_table(runs: &[Run], staff: usize) {
             _ => "—".to_owned(),
         };
         println!(
-            "| {} | {} | {} | {} | {} | {:.2} s | {:.0} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {:.2} s | {:.0} | {} | {} | {} | {} | {:.0} µs |",
             run.bot,
             run.database,
             run.customers,
@@ -550,6 +570,7 @@ fn print_table(runs: &[Run], staff: usize) {
             ms(percentile(&sorted, 0.5)),
             ms(percentile(&sorted, 0.99)),
             ms(sorted.last().copied().unwrap_or_default()),
+            micros(run.cpu) / run.updates() as f64,
         );
     }
     let Some(echo) = runs.iter().find(|r| r.bot == ECHO) else { return };

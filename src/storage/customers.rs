@@ -660,9 +660,12 @@ async fn first_ids_by(
     if values.is_empty() {
         return Ok(std::collections::HashMap::new());
     }
-    let sql = format!(
-        "SELECT {column}, MIN(id) FROM customers WHERE active = 1 AND {column} IN ({}) GROUP BY {column}",
-        super::params(1, values.len())
+    let sql = super::positional(
+        conn,
+        format!(
+            "SELECT {column}, MIN(id) FROM customers WHERE active = 1 AND {column} IN ({}) GROUP BY {column}",
+            super::params(1, values.len())
+        ),
     );
     let mut query = sqlx::query_as::<_, (String, i64)>(sqlx::AssertSqlSafe(sql));
     for value in values {

@@ -7,7 +7,7 @@ use anyhow::Context;
 use chrono::{DateTime, Utc};
 use sqlx::AnyConnection;
 
-use super::{epoch, params, value_rows};
+use super::{epoch, params, positional, value_rows};
 
 /// The stored states of `chats` as JSON text (the telegram layer owns their shape), one per
 /// chat in the same order.
@@ -15,7 +15,8 @@ pub async fn get_many(conn: &mut AnyConnection, chats: &[i64]) -> anyhow::Result
     if chats.is_empty() {
         return Ok(Vec::new());
     }
-    let sql = format!("SELECT chat_id, state FROM dialogues WHERE chat_id IN ({})", params(1, chats.len()));
+    let sql =
+        positional(conn, format!("SELECT chat_id, state FROM dialogues WHERE chat_id IN ({})", params(1, chats.len())));
     let mut query = sqlx::query_as::<_, (i64, String)>(sqlx::AssertSqlSafe(sql));
     for chat in chats {
         query = query.bind(chat);
@@ -31,10 +32,13 @@ pub async fn set_many(conn: &mut AnyConnection, states: &[(i64, String, DateTime
     if states.is_empty() {
         return Ok(());
     }
-    let sql = format!(
-        "INSERT INTO dialogues (chat_id, state, updated_at) VALUES {}
-         ON CONFLICT (chat_id) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at",
-        value_rows(1, states.len(), 3)
+    let sql = positional(
+        conn,
+        format!(
+            "INSERT INTO dialogues (chat_id, state, updated_at) VALUES {}
+             ON CONFLICT (chat_id) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at",
+            value_rows(1, states.len(), 3)
+        ),
     );
     let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
     for (chat, state, now) in states {
@@ -48,7 +52,7 @@ pub async fn clear_many(conn: &mut AnyConnection, chats: &[i64]) -> anyhow::Resu
     if chats.is_empty() {
         return Ok(());
     }
-    let sql = format!("DELETE FROM dialogues WHERE chat_id IN ({})", params(1, chats.len()));
+    let sql = positional(conn, format!("DELETE FROM dialogues WHERE chat_id IN ({})", params(1, chats.len())));
     let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
     for chat in chats {
         query = query.bind(chat);

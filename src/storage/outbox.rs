@@ -85,31 +85,24 @@ pub async fn enqueue_many(
 ) -> anyhow::Result<std::collections::HashSet<String>> {
     let mut new = std::collections::HashSet::new();
     for chunk in messages.chunks(super::ROWS_PER_STATEMENT) {
-        // `created_at` is bound once as $1, then nine parameters a row.
+        // Ten parameters a row, `created_at` among them, in the order they are written (see
+        // `storage::positional`).
         let values: Vec<String> = (0..chunk.len())
             .map(|i| {
-                let p = i * 9 + 1;
-                format!(
-                    "(${}, ${}, ${}, ${}, ${}, ${}, ${}, 'pending', 0, 0, ${}, $1, ${})",
-                    p + 1,
-                    p + 2,
-                    p + 3,
-                    p + 4,
-                    p + 5,
-                    p + 6,
-                    p + 7,
-                    p + 8,
-                    p + 9
-                )
+                let p: Vec<String> = (i * 10 + 1..=i * 10 + 10).map(|n| format!("${n}")).collect();
+                format!("({}, 'pending', 0, 0, {})", p[..7].join(", "), p[7..].join(", "))
             })
             .collect();
-        let sql = format!(
-            "INSERT INTO outbox (idem_key, channel, recipient, subject, body, reply_markup, priority, status,
-                 attempts, fence, next_attempt_at, created_at, attachment_name)
-             VALUES {} ON CONFLICT (idem_key) DO NOTHING RETURNING idem_key",
-            values.join(", ")
+        let sql = super::positional(
+            conn,
+            format!(
+                "INSERT INTO outbox (idem_key, channel, recipient, subject, body, reply_markup, priority, status,
+                     attempts, fence, next_attempt_at, created_at, attachment_name)
+                 VALUES {} ON CONFLICT (idem_key) DO NOTHING RETURNING idem_key",
+                values.join(", ")
+            ),
         );
-        let mut query = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql)).bind(epoch(now));
+        let mut query = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql));
         for msg in chunk {
             query = query
                 .bind(&msg.key)
@@ -120,6 +113,7 @@ pub async fn enqueue_many(
                 .bind(msg.reply_markup.as_deref())
                 .bind(msg.priority as i64)
                 .bind(epoch(msg.not_before.map_or(now, |t| t.max(now))))
+                .bind(epoch(now))
                 .bind(msg.attachment_name.as_deref());
         }
         new.extend(query.fetch_all(&mut *conn).await.context("queueing messages")?);
@@ -171,17 +165,22 @@ pub async fn claim_many(
 ) -> anyhow::Result<Vec<Claimed>> {
     let limit = i64::try_from(limit.max(1)).unwrap_or(i64::MAX);
     let claim = match backend {
-        Backend::Sqlite => {
-            sqlx::query_as(sqlx::AssertSqlSafe(format!("{CLAIM} WHERE id IN ({CHAT_BY_CHAT}) {CLAIMED}")))
-        }
+        // The limit written into the statement, not bound: SQLite re-prepares a statement
+        // whenever a bound `LIMIT` changes (it plans with its value), and that was most of
+        // what a claim cost. A sender process asks for at most as many rows as it has
+        // senders, so there are few such statements to keep prepared.
+        Backend::Sqlite => sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "{CLAIM} WHERE id IN ({}) {CLAIMED}",
+            CHAT_BY_CHAT.replace("LIMIT $4", &format!("LIMIT {limit}"))
+        ))),
         Backend::Postgres => {
             sqlx::query_as(sqlx::AssertSqlSafe(format!("{CLAIM} WHERE id IN ({}) {CLAIMED}", row_by_row())))
         }
     };
-    let mut claim = claim.bind(epoch(now)).bind(epoch(now + lease)).bind(super::wall_clock_us()).bind(limit);
+    let mut claim = claim.bind(epoch(now)).bind(epoch(now + lease)).bind(super::wall_clock_us());
     if backend == Backend::Postgres {
         // Room for candidates that lose to an earlier row of their recipient.
-        claim = claim.bind(limit.saturating_mul(4));
+        claim = claim.bind(limit).bind(limit.saturating_mul(4));
     }
     let mut rows: Vec<ClaimRow> = claim.fetch_all(conn).await.context("claiming outbox rows")?;
     // RETURNING keeps no order; the gate's part of the order only decided which rows won.
@@ -232,7 +231,8 @@ const CLAIM: &str =
 const CLAIMED: &str = "RETURNING id, idem_key, channel, recipient, subject, body, reply_markup, attachment_name, \
                        attempts, fence, priority, next_attempt_at";
 
-/// [`claim_many`]'s statement on SQLite; `$1` now, `$3` the wall clock (µs), `$4` how many.
+/// [`claim_many`]'s statement on SQLite; `$1` now, `$3` the wall clock (µs), `$4` how many
+/// (written into the statement when it runs, see [`claim_many`]).
 ///
 /// It takes the chats with messages queued (`chats`, from the queue index alone) and, of each
 /// chat with none in flight (`outbox_in_flight`, migration 0009), its first message
@@ -349,12 +349,15 @@ pub async fn complete_many(
     claims: &[(i64, i64)],
     now: DateTime<Utc>,
 ) -> anyhow::Result<Vec<bool>> {
-    let sql = format!(
-        "UPDATE outbox SET status = 'sent', lease_until = NULL, last_error = NULL,
-                sent_at = CASE WHEN status = 'sending' THEN $1 ELSE sent_at END
-         WHERE status IN ('sending', 'sent') AND ({})
-         RETURNING id, fence",
-        fenced_ids(2, claims.len())
+    let sql = super::positional(
+        conn,
+        format!(
+            "UPDATE outbox SET status = 'sent', lease_until = NULL, last_error = NULL,
+                    sent_at = CASE WHEN status = 'sending' THEN $1 ELSE sent_at END
+             WHERE status IN ('sending', 'sent') AND ({})
+             RETURNING id, fence",
+            fenced_ids(2, claims.len())
+        ),
     );
     let mut query = sqlx::query_as::<_, (i64, i64)>(sqlx::AssertSqlSafe(sql)).bind(epoch(now));
     for (id, fence) in claims {
@@ -395,10 +398,13 @@ pub async fn release_many(conn: &mut AnyConnection, claims: &[(i64, i64)]) -> an
     if claims.is_empty() {
         return Ok(0);
     }
-    let sql = format!(
-        "UPDATE outbox SET status = 'pending', attempts = attempts - 1, lease_until = NULL
-         WHERE status = 'sending' AND ({})",
-        fenced_ids(1, claims.len())
+    let sql = super::positional(
+        conn,
+        format!(
+            "UPDATE outbox SET status = 'pending', attempts = attempts - 1, lease_until = NULL
+             WHERE status = 'sending' AND ({})",
+            fenced_ids(1, claims.len())
+        ),
     );
     let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
     for (id, fence) in claims {

@@ -142,9 +142,12 @@ async fn select_overall(conn: &mut AnyConnection, lock: &str) -> anyhow::Result<
 
 /// The chats' gates that exist, by key.
 async fn load_chats(conn: &mut AnyConnection, keys: &[String]) -> anyhow::Result<HashMap<String, Gate>> {
-    let sql = format!(
-        "SELECT gate, next_at, window_start, window_count FROM send_gate WHERE gate IN ({})",
-        super::params(1, keys.len())
+    let sql = super::positional(
+        conn,
+        format!(
+            "SELECT gate, next_at, window_start, window_count FROM send_gate WHERE gate IN ({})",
+            super::params(1, keys.len())
+        ),
     );
     let mut query = sqlx::query_as::<_, (String, i64, i64, i64)>(sqlx::AssertSqlSafe(sql));
     for key in keys {
@@ -159,11 +162,14 @@ async fn load_chats(conn: &mut AnyConnection, keys: &[String]) -> anyhow::Result
 
 /// Write the gates in one statement, creating a chat's row on its first booking.
 async fn store(conn: &mut AnyConnection, gates: &[(String, Gate)]) -> anyhow::Result<()> {
-    let sql = format!(
-        "INSERT INTO send_gate (gate, next_at, window_start, window_count) VALUES {}
-         ON CONFLICT (gate) DO UPDATE SET next_at = excluded.next_at, window_start = excluded.window_start,
-             window_count = excluded.window_count",
-        super::value_rows(1, gates.len(), 4)
+    let sql = super::positional(
+        conn,
+        format!(
+            "INSERT INTO send_gate (gate, next_at, window_start, window_count) VALUES {}
+             ON CONFLICT (gate) DO UPDATE SET next_at = excluded.next_at, window_start = excluded.window_start,
+                 window_count = excluded.window_count",
+            super::value_rows(1, gates.len(), 4)
+        ),
     );
     let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
     for (gate, state) in gates {

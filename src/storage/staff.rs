@@ -91,7 +91,10 @@ pub async fn by_telegram_ids(conn: &mut AnyConnection, ids: &[TelegramUserId]) -
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let sql = format!("SELECT {COLUMNS} FROM staff WHERE telegram_id IN ({})", super::params(1, ids.len()));
+    let sql = super::positional(
+        conn,
+        format!("SELECT {COLUMNS} FROM staff WHERE telegram_id IN ({})", super::params(1, ids.len())),
+    );
     let mut query = sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(sql));
     for id in ids {
         query = query.bind(id.0);

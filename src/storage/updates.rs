@@ -11,7 +11,7 @@ use anyhow::Context;
 use chrono::{DateTime, Duration, Utc};
 use sqlx::AnyConnection;
 
-use super::{epoch, params, value_rows};
+use super::{epoch, params, positional, value_rows};
 
 /// A claim older than this without `done_at` belongs to a process that died.
 pub const STALE_CLAIM: Duration = Duration::minutes(1);
@@ -21,17 +21,22 @@ pub const STALE_CLAIM: Duration = Duration::minutes(1);
 /// twice in one call is refused by PostgreSQL, and the caller then claims each alone.
 pub async fn claim_many(conn: &mut AnyConnection, claims: &[(i64, DateTime<Utc>)]) -> anyhow::Result<Vec<bool>> {
     // A claim is stale when it is older than STALE_CLAIM as of the new claim's own time.
-    let sql = format!(
-        "INSERT INTO updates_seen (update_id, claimed_at) VALUES {}
-         ON CONFLICT (update_id) DO UPDATE SET claimed_at = excluded.claimed_at
-         WHERE updates_seen.done_at IS NULL AND updates_seen.claimed_at < excluded.claimed_at - $1
-         RETURNING update_id",
-        value_rows(2, claims.len(), 2)
+    let sql = positional(
+        conn,
+        format!(
+            "INSERT INTO updates_seen (update_id, claimed_at) VALUES {}
+             ON CONFLICT (update_id) DO UPDATE SET claimed_at = excluded.claimed_at
+             WHERE updates_seen.done_at IS NULL AND updates_seen.claimed_at < excluded.claimed_at - ${}
+             RETURNING update_id",
+            value_rows(1, claims.len(), 2),
+            2 * claims.len() + 1
+        ),
     );
-    let mut query = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql)).bind(STALE_CLAIM.num_seconds());
+    let mut query = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql));
     for (update_id, now) in claims {
         query = query.bind(update_id).bind(epoch(*now));
     }
+    let query = query.bind(STALE_CLAIM.num_seconds());
     let mut claimed: HashSet<i64> =
         query.fetch_all(conn).await.context("claiming Telegram updates")?.into_iter().collect();
     // The same update twice in one call (SQLite takes it): only the first may handle it.
@@ -41,7 +46,10 @@ pub async fn claim_many(conn: &mut AnyConnection, claims: &[(i64, DateTime<Utc>)
 /// The updates were handled to the end (marked as of the latest of their times).
 pub async fn finish_many(conn: &mut AnyConnection, done: &[(i64, DateTime<Utc>)]) -> anyhow::Result<()> {
     let Some(at) = done.iter().map(|(_, now)| *now).max() else { return Ok(()) };
-    let sql = format!("UPDATE updates_seen SET done_at = $1 WHERE update_id IN ({})", params(2, done.len()));
+    let sql = positional(
+        conn,
+        format!("UPDATE updates_seen SET done_at = $1 WHERE update_id IN ({})", params(2, done.len())),
+    );
     let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(epoch(at));
     for (update_id, _) in done {
         query = query.bind(update_id);

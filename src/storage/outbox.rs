@@ -88,10 +88,7 @@ pub async fn enqueue_many(
         // Ten parameters a row, `created_at` among them, in the order they are written (see
         // `storage::positional`).
         let values: Vec<String> = (0..chunk.len())
-            .map(|i| {
-                let p: Vec<String> = (i * 10 + 1..=i * 10 + 10).map(|n| format!("${n}")).collect();
-                format!("({}, 'pending', 0, 0, {})", p[..7].join(", "), p[7..].join(", "))
-            })
+            .map(|i| format!("({}, 'pending', 0, 0, {})", super::params(i * 10 + 1, 7), super::params(i * 10 + 8, 3)))
             .collect();
         let sql = super::positional(
             conn,
@@ -169,10 +166,9 @@ pub async fn claim_many(
         // whenever a bound `LIMIT` changes (it plans with its value), and that was most of
         // what a claim cost. A sender process asks for at most as many rows as it has
         // senders, so there are few such statements to keep prepared.
-        Backend::Sqlite => sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "{CLAIM} WHERE id IN ({}) {CLAIMED}",
-            CHAT_BY_CHAT.replace("LIMIT $4", &format!("LIMIT {limit}"))
-        ))),
+        Backend::Sqlite => {
+            sqlx::query_as(sqlx::AssertSqlSafe(format!("{CLAIM} WHERE id IN ({CHAT_BY_CHAT} LIMIT {limit}) {CLAIMED}")))
+        }
         Backend::Postgres => {
             sqlx::query_as(sqlx::AssertSqlSafe(format!("{CLAIM} WHERE id IN ({}) {CLAIMED}", row_by_row())))
         }
@@ -231,8 +227,8 @@ const CLAIM: &str =
 const CLAIMED: &str = "RETURNING id, idem_key, channel, recipient, subject, body, reply_markup, attachment_name, \
                        attempts, fence, priority, next_attempt_at";
 
-/// [`claim_many`]'s statement on SQLite; `$1` now, `$3` the wall clock (µs), `$4` how many
-/// (written into the statement when it runs, see [`claim_many`]).
+/// [`claim_many`]'s statement on SQLite, without its `LIMIT` (how many rows: written in when
+/// it runs, see [`claim_many`]); `$1` now, `$3` the wall clock (µs).
 ///
 /// It takes the chats with messages queued (`chats`, from the queue index alone) and, of each
 /// chat with none in flight (`outbox_in_flight`, migration 0009), its first message
@@ -267,8 +263,7 @@ const CHAT_BY_CHAT: &str = "WITH heads(id) AS (
      WHERE ((o.status = 'pending' AND o.next_attempt_at <= $1)
             OR (o.status = 'sending' AND o.lease_until <= $1))
        AND (g.next_at IS NULL OR g.next_at <= $3)
-     ORDER BY o.priority, o.next_attempt_at, COALESCE(g.next_at, 0), o.id
-     LIMIT $4";
+     ORDER BY o.priority, o.next_attempt_at, COALESCE(g.next_at, 0), o.id";
 
 /// [`claim_many`]'s statement on PostgreSQL; `$1` now, `$3` the wall clock (µs), `$4` how many,
 /// `$5` room for candidates. The same rows in the same order as [`CHAT_BY_CHAT`], found by

@@ -22,7 +22,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use tokio::sync::{mpsc, oneshot};
 
@@ -83,7 +83,8 @@ impl<K, V> std::fmt::Debug for GroupCommit<K, V> {
 
 impl<K: Clone + Send + 'static, V: Send + 'static> GroupCommit<K, V> {
     /// Start the task that runs `run` for each batch (the dialect, a pooled connection and
-    /// the keys in; one value per key out, in order); it ends when every handle is dropped.
+    /// the keys in; one value per key out, in order), on the group-commit thread (see
+    /// `database_runtime`); it ends when every handle is dropped.
     /// `what` names the statement in errors ("loading dialogue state").
     pub fn start<F, Fut>(db: &Db, what: &'static str, run: F) -> Self
     where
@@ -91,7 +92,11 @@ impl<K: Clone + Send + 'static, V: Send + 'static> GroupCommit<K, V> {
         Fut: Future<Output = anyhow::Result<Vec<V>>> + Send + 'static,
     {
         let (requests, receiver) = mpsc::unbounded_channel();
-        tokio::spawn(serve(db.clone(), what, batch(run), receiver));
+        let serving = serve(db.clone(), what, batch(run), receiver);
+        match database_runtime() {
+            Some(runtime) => runtime.spawn(serving),
+            None => tokio::spawn(serving),
+        };
         Self { what, requests }
     }
 
@@ -102,6 +107,47 @@ impl<K: Clone + Send + 'static, V: Send + 'static> GroupCommit<K, V> {
         self.requests.send(Request { key, answer }).map_err(|_| stopped())?;
         result.await.map_err(|_| stopped())?.map_err(anyhow::Error::msg)
     }
+}
+
+/// The runtime of the thread every group-commit task runs on, started with the first.
+///
+/// Why a thread of their own: each of these tasks holds a database connection (SQLite's
+/// only one) while its batch goes to the database statement by statement, and every
+/// statement's answer wakes the task again. On the shared runtime that wake-up queued
+/// behind whatever handlers and HTTP work were ready at that moment, while the connection
+/// sat idle and every other batch waited for it. On their own thread the tasks run as soon
+/// as an answer arrives. Measured with the updates bench on SQLite, alternated with the
+/// runtime-shared build: at 1,000 customers 4,367–4,674 updates a second against
+/// 3,198–3,590; at 200, the batch of update endings held the connection 61 µs an update
+/// instead of 80.
+///
+/// One thread for all: the tasks wait on the database far more than they compute, and
+/// SQLite serves them one at a time anyway. A connection opened by one runtime may be used
+/// by tasks of the other; tokio drives a socket from the runtime that opened it, and this
+/// one lives as long as the process.
+///
+/// `None` when the thread cannot be started (the process is out of threads or memory): the
+/// tasks then run on the caller's runtime as before, slower but correct.
+fn database_runtime() -> Option<&'static tokio::runtime::Handle> {
+    static RUNTIME: OnceLock<Option<tokio::runtime::Handle>> = OnceLock::new();
+    RUNTIME
+        .get_or_init(|| match start_database_thread() {
+            Ok(handle) => Some(handle),
+            Err(error) => {
+                tracing::warn!(%error, "no thread of their own for the group commits; they share the runtime");
+                None
+            }
+        })
+        .as_ref()
+}
+
+fn start_database_thread() -> std::io::Result<tokio::runtime::Handle> {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let handle = runtime.handle().clone();
+    std::thread::Builder::new()
+        .name("guanxi-group-commit".into())
+        .spawn(move || runtime.block_on(std::future::pending::<()>()))?;
+    Ok(handle)
 }
 
 async fn serve<K: Clone, V>(
@@ -200,15 +246,26 @@ mod tests {
         GroupCommit::start(db, "doubling", move |_, _, keys| double(seen.clone(), keys))
     }
 
+    /// Runs `calls` with the pool's only connection held until each has been polled once
+    /// (has queued its key): the batch task, which takes the connection before it takes
+    /// what else is waiting, then finds them all waiting.
+    async fn held_together<F: Future>(db: &Db, calls: F) -> F::Output {
+        let held = db.pool().acquire().await.unwrap();
+        let release = async move { drop(held) };
+        // `join!` polls in order: every call has sent its key before the release runs.
+        let (output, ()) = tokio::join!(calls, release);
+        output
+    }
+
     #[tokio::test]
     async fn keys_waiting_together_share_one_batch_and_each_gets_its_own_value() {
         let (db, _dir) = sqlite().await;
         let seen = Arc::new(Mutex::new(Vec::new()));
         let doubles = doubler(&db, &seen);
-        // `join!` polls each call once before any answer is awaited, and on this
-        // single-threaded test runtime the task runs only then: one batch for all five.
-        let (a, b, c, d, e) =
-            tokio::join!(doubles.run(1), doubles.run(2), doubles.run(3), doubles.run(4), doubles.run(5));
+        let (a, b, c, d, e) = held_together(&db, async {
+            tokio::join!(doubles.run(1), doubles.run(2), doubles.run(3), doubles.run(4), doubles.run(5))
+        })
+        .await;
         assert_eq!([a.unwrap(), b.unwrap(), c.unwrap(), d.unwrap(), e.unwrap()], [2, 4, 6, 8, 10]);
         assert_eq!(*seen.lock().unwrap(), vec![vec![1, 2, 3, 4, 5]]);
     }
@@ -218,7 +275,8 @@ mod tests {
         let (db, _dir) = sqlite().await;
         let seen = Arc::new(Mutex::new(Vec::new()));
         let doubles = doubler(&db, &seen);
-        let (a, b, c) = tokio::join!(doubles.run(12), doubles.run(13), doubles.run(14));
+        let (a, b, c) =
+            held_together(&db, async { tokio::join!(doubles.run(12), doubles.run(13), doubles.run(14)) }).await;
         let results = [a, b, c];
         assert_eq!(results[0].as_ref().unwrap(), &24);
         assert!(results[1].as_ref().unwrap_err().to_string().contains("13 refused"));

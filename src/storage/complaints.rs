@@ -211,25 +211,28 @@ pub async fn insert_many(
 ) -> anyhow::Result<Vec<Complaint>> {
     let mut stored: HashMap<String, Complaint> = HashMap::with_capacity(complaints.len());
     for chunk in complaints.chunks(super::ROWS_PER_STATEMENT) {
-        // `now` is bound once as $1 (received, created, updated), then 13 parameters a row.
+        // 16 parameters a row, written once and in order so that SQLite binds them by position
+        // (see `storage::positional`): `now` is bound with each row (received, created,
+        // updated) rather than once for all.
         let values: Vec<String> = (0..chunk.len())
-            .map(|i| {
-                let p: Vec<String> = (0..13).map(|k| format!("${}", i * 13 + k + 2)).collect();
-                format!("({}, {}, $1, {}, 'received', $1, $1)", p[0], p[1], p[2..].join(", "))
-            })
+            .map(|i| format!("({}, 'received', {})", super::params(i * 16 + 1, 14), super::params(i * 16 + 15, 2)))
             .collect();
-        let sql = format!(
-            "INSERT INTO complaints (number, received_on, received_at, intake, submitter_chat_id, submitter_locale,
-                 recorded_by, customer_id, customer_name, address, contact_name, contact_phone, description,
-                 request, status, created_at, updated_at)
-             VALUES {} RETURNING {COLUMNS}",
-            values.join(", ")
+        let sql = super::positional(
+            conn,
+            format!(
+                "INSERT INTO complaints (number, received_on, received_at, intake, submitter_chat_id, submitter_locale,
+                     recorded_by, customer_id, customer_name, address, contact_name, contact_phone, description,
+                     request, status, created_at, updated_at)
+                 VALUES {} RETURNING {COLUMNS}",
+                values.join(", ")
+            ),
         );
-        let mut query = sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(sql)).bind(epoch(now));
+        let mut query = sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(sql));
         for c in chunk {
             query = query
                 .bind(c.number.as_str())
                 .bind(date_text(c.received_on))
+                .bind(epoch(now))
                 .bind(c.origin.intake.as_str())
                 .bind(c.origin.submitter_chat_id)
                 .bind(c.origin.submitter_locale.as_deref())
@@ -240,7 +243,9 @@ pub async fn insert_many(
                 .bind(c.form.contact_name.as_deref())
                 .bind(c.form.contact_phone.as_deref())
                 .bind(&c.form.description)
-                .bind(&c.form.request);
+                .bind(&c.form.request)
+                .bind(epoch(now))
+                .bind(epoch(now));
         }
         for row in query.fetch_all(&mut *conn).await.context("inserting complaints")? {
             let complaint = Complaint::try_from(row)?;
@@ -439,24 +444,24 @@ pub struct NewEvent<'a> {
 /// [`add_event`] for several events at `now`, in one statement per hundred.
 pub async fn add_events(conn: &mut AnyConnection, events: &[NewEvent<'_>], now: DateTime<Utc>) -> anyhow::Result<()> {
     for chunk in events.chunks(super::ROWS_PER_STATEMENT) {
-        let sql = format!(
-            "INSERT INTO complaint_events (complaint_id, at, actor, actor_staff_id, kind, details) VALUES {}",
-            (0..chunk.len())
-                .map(|i| format!(
-                    "(${}, $1, ${}, ${}, ${}, ${})",
-                    i * 5 + 2,
-                    i * 5 + 3,
-                    i * 5 + 4,
-                    i * 5 + 5,
-                    i * 5 + 6
-                ))
-                .collect::<Vec<_>>()
-                .join(", ")
+        // Six parameters a row, `now` bound with each, so that SQLite binds them by position
+        // (see `storage::positional`).
+        let sql = super::positional(
+            conn,
+            format!(
+                "INSERT INTO complaint_events (complaint_id, at, actor, actor_staff_id, kind, details) VALUES {}",
+                super::value_rows(1, chunk.len(), 6)
+            ),
         );
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(epoch(now));
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
         for e in chunk {
-            query =
-                query.bind(e.complaint_id).bind(e.actor).bind(e.actor_staff.map(|s| s.0)).bind(e.kind).bind(e.details);
+            query = query
+                .bind(e.complaint_id)
+                .bind(epoch(now))
+                .bind(e.actor)
+                .bind(e.actor_staff.map(|s| s.0))
+                .bind(e.kind)
+                .bind(e.details);
         }
         query.execute(&mut *conn).await.context("recording complaint events")?;
     }

@@ -214,16 +214,17 @@ pub async fn claim_keys(
 }
 
 /// [`claim_keys`]'s statement for `count` keys: `$1` now, `$2` the end of the lease, then
-/// the keys. The rows are found by their keys, not by the status index ([`IS_PENDING`]):
+/// the keys. The rows are found by their keys, not by the status index ([`status_is`]):
 /// during a burst of thousands of pending reminders, that index would have every update's
 /// ending read them all.
 fn claim_keys_statement(count: usize) -> String {
     format!(
         "{CLAIM} WHERE id IN (
              SELECT o.id FROM outbox o
-             WHERE o.idem_key IN ({}) AND {IS_PENDING} AND o.next_attempt_at <= $1 AND {RECIPIENT_FREE})
+             WHERE o.idem_key IN ({}) AND {} AND o.next_attempt_at <= $1 AND {RECIPIENT_FREE})
          {CLAIMED}",
-        super::params(3, count)
+        super::params(3, count),
+        status_is("o.status", &["pending"])
     )
 }
 
@@ -366,7 +367,7 @@ pub async fn complete_many(
 /// and fence.
 ///
 /// The rows are found by their ids; the status is checked on the rows found, in a form no
-/// index can serve ([`SENDING_OR_SENT`]). Written as `status IN ('sending', 'sent')`,
+/// index can serve ([`status_is`]). Written as `status IN ('sending', 'sent')`,
 /// SQLite's planner (which has no statistics) chose the `outbox_claimable` index instead,
 /// whose first column is the status, and read every row ever sent to find the few asked
 /// for: 29 ms for 60 claims with 18,000 rows sent, against 0.15 ms by id; in the updates
@@ -375,19 +376,21 @@ fn complete_statement(count: usize) -> String {
     format!(
         "UPDATE outbox SET status = 'sent', lease_until = NULL, last_error = NULL,
                 sent_at = CASE WHEN status = 'sending' THEN $1 ELSE sent_at END
-         WHERE ({}) AND {SENDING_OR_SENT}
+         WHERE ({}) AND {}
          RETURNING id, fence",
-        fenced_ids(2, count)
+        fenced_ids(2, count),
+        status_is("status", &["sending", "sent"])
     )
 }
 
-/// `status IN ('sending', 'sent')`, written so that no index on `status` can serve it (see
-/// [`complete_statement`]).
-const SENDING_OR_SENT: &str = "CASE status WHEN 'sending' THEN 1 WHEN 'sent' THEN 1 END = 1";
-
-/// `o.status = 'pending'`, written so that no index on `status` can serve it: the rows are
-/// found by their idempotency keys (see [`complete_statement`] for why).
-const IS_PENDING: &str = "CASE o.status WHEN 'pending' THEN 1 END = 1";
+/// `column` (an outbox status) is one of `statuses`, written as a `CASE` that no index can
+/// serve: for the statements that name their rows by id or key, so that SQLite finds them
+/// by those names and checks the status on the rows found (see [`complete_statement`] for
+/// why).
+fn status_is(column: &str, statuses: &[&str]) -> String {
+    let arms: String = statuses.iter().map(|status| format!(" WHEN '{status}' THEN 1")).collect();
+    format!("CASE {column}{arms} END = 1")
+}
 
 /// When the earliest chat send slot opens (wall clock µs) among chats that have a due
 /// Telegram message waiting only for it; `None` when no due message waits for a slot.
@@ -419,20 +422,25 @@ pub async fn release_many(conn: &mut AnyConnection, claims: &[(i64, i64)]) -> an
     if claims.is_empty() {
         return Ok(0);
     }
-    let sql = super::positional(
-        conn,
-        format!(
-            "UPDATE outbox SET status = 'pending', attempts = attempts - 1, lease_until = NULL
-             WHERE status = 'sending' AND ({})",
-            fenced_ids(1, claims.len())
-        ),
-    );
+    let sql = super::positional(conn, release_statement(claims.len()));
     let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
     for (id, fence) in claims {
         query = query.bind(id).bind(fence);
     }
     let done = query.execute(conn).await.context("releasing outbox rows")?;
     Ok(done.rows_affected())
+}
+
+/// [`release_many`]'s statement for `count` claims, each claim's id and fence. Found by id
+/// like [`complete_statement`]'s: by the status, SQLite walked every row in flight from 8
+/// claims on.
+fn release_statement(count: usize) -> String {
+    format!(
+        "UPDATE outbox SET status = 'pending', attempts = attempts - 1, lease_until = NULL
+         WHERE ({}) AND {}",
+        fenced_ids(1, count),
+        status_is("status", &["sending"])
+    )
 }
 
 /// `(id = $a AND fence = $b) OR …` for `count` claims, numbered from `first`.
@@ -557,7 +565,7 @@ mod tests {
     /// Rows of one status are most of the table (every row ever sent): a statement that
     /// names its rows must find them by those names, never by walking a status.
     #[tokio::test]
-    async fn completions_and_key_claims_find_their_rows_by_id_and_key_not_by_status() {
+    async fn completions_releases_and_key_claims_find_their_rows_by_id_and_key_not_by_status() {
         // Twelve: with `status IN (…)`, SQLite took the status index from 3 keys on and
         // for completions from 8.
         let complete = sqlite_plan(&complete_statement(12), 1 + 2 * 12).await;
@@ -566,5 +574,8 @@ mod tests {
         let claim = sqlite_plan(&claim_keys_statement(12), 2 + 12).await;
         assert!(claim.contains("sqlite_autoindex_outbox_1 (idem_key=?)"), "{claim}");
         assert!(!claim.contains("outbox_claimable"), "{claim}");
+        let release = sqlite_plan(&release_statement(12), 2 * 12).await;
+        assert!(release.contains("INTEGER PRIMARY KEY"), "{release}");
+        assert!(!release.contains("outbox_claimable"), "{release}");
     }
 }

@@ -39,6 +39,10 @@
 //! Run it with `cargo bench --bench updates`. Environment variables:
 //!
 //! - `GUANXI_BENCH_CUSTOMERS`: customers (chats) per timed run, default 200.
+//! - `GUANXI_BENCH_ROUNDS`: rounds, default 5. Each round runs every bot once, each on a fresh
+//!   app and database; the verdict compares the median rates. One timed run of the echo bot
+//!   lasts about a tenth of a second, so one round alone swings by a third with whatever else
+//!   this machine is doing at that moment.
 //! - `GUANXI_BENCH_STAFF`: service staff alerted of each complaint, default 2.
 //! - `GUANXI_BENCH_PG`: a PostgreSQL URL (e.g. `postgres://postgres@127.0.0.1:5432/test`); our
 //!   bot then also runs on a fresh database `guanxi_bench_<pid>` beside it, dropped at the end.
@@ -46,8 +50,9 @@
 //! - `GUANXI_BENCH_DURABLE=0`: skip the durable echo bots.
 //! - `GUANXI_BENCH_LOG`: a tracing filter for stderr (e.g. `guanxi=debug`).
 //!
-//! Output: a Markdown table on stdout, one row per bot and database, and the ratios; progress
-//! goes to stderr. "CPU per update" is this process's CPU time over the timed run (every
+//! Output: a Markdown table on stdout, one row per round, bot and database, then for each of
+//! our runs the ratio of the medians and the spread of the rounds' own ratios; progress goes
+//! to stderr. "CPU per update" is this process's CPU time over the timed run (every
 //! thread, user and system, in ticks of 10 ms) divided by its updates: it varies less from
 //! run to run than the rate on a shared machine, so it shows a change's cost where the rate
 //! is lost in noise. It leaves out PostgreSQL's own processes.
@@ -150,6 +155,9 @@ enum Script {
 
 /// What one timed run measured.
 struct Run {
+    /// Which round of the bench (1, 2, …): each round runs every bot once, one after the
+    /// other, so the runs of one round met the same machine.
+    round: usize,
     bot: &'static str,
     database: &'static str,
     customers: usize,
@@ -207,6 +215,10 @@ async fn statement_floor(ctx: &Ctx, tasks: usize) -> anyhow::Result<StatementFlo
 }
 
 impl Run {
+    fn in_round(self, round: usize) -> Self {
+        Self { round, ..self }
+    }
+
     fn updates(&self) -> usize {
         self.customers * STEPS
     }
@@ -220,7 +232,9 @@ async fn run() -> anyhow::Result<()> {
     let customers: usize =
         env_flag("GUANXI_BENCH_CUSTOMERS").map(|n| n.replace('_', "").parse()).transpose()?.unwrap_or(200);
     let staff: usize = env_flag("GUANXI_BENCH_STAFF").map(|n| n.parse()).transpose()?.unwrap_or(2);
+    let rounds: usize = env_flag("GUANXI_BENCH_ROUNDS").map(|n| n.parse()).transpose()?.unwrap_or(5);
     ensure!(customers > 0, "GUANXI_BENCH_CUSTOMERS must be at least 1");
+    ensure!(rounds > 0, "GUANXI_BENCH_ROUNDS must be at least 1");
     let mut backends = Vec::new();
     if env_flag("GUANXI_BENCH_SQLITE").as_deref() != Some("0") {
         backends.push(Backend::Sqlite);
@@ -228,22 +242,27 @@ async fn run() -> anyhow::Result<()> {
     if env_flag("GUANXI_BENCH_PG").is_some() {
         backends.push(Backend::Postgres);
     }
+    let durable = env_flag("GUANXI_BENCH_DURABLE").as_deref() != Some("0");
 
     let fake = FakeTelegram::start().await;
     let mut runs = Vec::new();
-    eprintln!("echo bot: {customers} customers × {STEPS} updates…");
-    runs.push(run_echo(&fake, customers).await.context("the echo bot")?);
-    let durable = env_flag("GUANXI_BENCH_DURABLE").as_deref() != Some("0");
-    for backend in backends {
-        if durable {
-            runs.extend(run_durable_echoes(&fake, backend, customers).await?);
+    for round in 1..=rounds {
+        eprintln!("round {round} of {rounds}");
+        eprintln!("echo bot: {customers} customers × {STEPS} updates…");
+        runs.push(run_echo(&fake, customers).await.context("the echo bot")?.in_round(round));
+        for &backend in &backends {
+            if durable {
+                runs.extend(
+                    run_durable_echoes(&fake, backend, customers).await?.into_iter().map(|r| r.in_round(round)),
+                );
+            }
+            eprintln!("guanxi on {}: {customers} customers × {STEPS} updates…", backend.name());
+            let place = Place::create(backend).await?;
+            let run = run_guanxi(&fake, backend, place.url(), customers, staff).await;
+            let removed = place.remove().await;
+            runs.push(run.with_context(|| format!("our bot on {}", backend.name()))?.in_round(round));
+            removed?;
         }
-        eprintln!("guanxi on {}: {customers} customers × {STEPS} updates…", backend.name());
-        let place = Place::create(backend).await?;
-        let run = run_guanxi(&fake, backend, place.url(), customers, staff).await;
-        let removed = place.remove().await;
-        runs.push(run.with_context(|| format!("our bot on {}", backend.name()))?);
-        removed?;
     }
     print_table(&runs, staff);
     Ok(())
@@ -257,7 +276,7 @@ async fn run_echo(fake: &FakeTelegram, customers: usize) -> anyhow::Result<Run> 
         Ok::<(), anyhow::Error>(())
     });
     let (elapsed, cpu, bot_sends, latencies) = run_echo_script(fake, customers, handler, DependencyMap::new()).await?;
-    Ok(Run { bot: ECHO, database: "—", customers, elapsed, cpu, bot_sends, latencies, floor: None })
+    Ok(Run { round: 0, bot: ECHO, database: "—", customers, elapsed, cpu, bot_sends, latencies, floor: None })
 }
 
 /// The durable echo bots (`durable_echo`) on a fresh database of `backend`.
@@ -298,7 +317,7 @@ async fn run_durable_echo(fake: &FakeTelegram, bot: &'static str, url: &str, cus
     let (elapsed, cpu, bot_sends, latencies) = measured?;
     let expected = ((WARM_UP + customers) * STEPS) as i64;
     ensure!(sent? == expected, "replies marked sent: expected {expected}");
-    Ok(Run { bot, database: "", customers, elapsed, cpu, bot_sends, latencies, floor: None })
+    Ok(Run { round: 0, bot, database: "", customers, elapsed, cpu, bot_sends, latencies, floor: None })
 }
 
 /// Run an echo-like `handler` with `deps` in a dispatcher of its own: the warm-up customers,
@@ -371,7 +390,17 @@ async fn run_guanxi(
     ctx.db.close().await;
     let (elapsed, cpu, bot_sends, latencies) = measured?;
     ensure!(stored == (WARM_UP + customers) as i64, "{stored} complaints stored, expected {}", WARM_UP + customers);
-    Ok(Run { bot: GUANXI, database: backend.name(), customers, elapsed, cpu, bot_sends, latencies, floor: Some(floor) })
+    Ok(Run {
+        round: 0,
+        bot: GUANXI,
+        database: backend.name(),
+        customers,
+        elapsed,
+        cpu,
+        bot_sends,
+        latencies,
+        floor: Some(floor),
+    })
 }
 
 /// Wait until the bot has asked for updates at least once more than `before` times.
@@ -546,10 +575,10 @@ fn print_table(runs: &[Run], staff: usize) {
     );
     println!();
     println!(
-        "| bot | database | customers | updates | bot sends | elapsed | updates/s | complaints/s | \
+        "| round | bot | database | customers | updates | bot sends | elapsed | updates/s | complaints/s | \
          answer p50 | answer p99 | answer max | CPU per update |"
     );
-    println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for run in runs {
         let mut sorted = run.latencies.clone();
         sorted.sort();
@@ -558,7 +587,8 @@ fn print_table(runs: &[Run], staff: usize) {
             _ => "—".to_owned(),
         };
         println!(
-            "| {} | {} | {} | {} | {} | {:.2} s | {:.0} | {} | {} | {} | {} | {:.0} µs |",
+            "| {} | {} | {} | {} | {} | {} | {:.2} s | {:.0} | {} | {} | {} | {} | {:.0} µs |",
+            run.round,
             run.bot,
             run.database,
             run.customers,
@@ -573,21 +603,42 @@ fn print_table(runs: &[Run], staff: usize) {
             micros(run.cpu) / run.updates() as f64,
         );
     }
-    let Some(echo) = runs.iter().find(|r| r.bot == ECHO) else { return };
+    let echoes: Vec<&Run> = runs.iter().filter(|r| r.bot == ECHO).collect();
+    let Some(echo) = median_run(&echoes) else { return };
     println!();
-    for run in runs.iter().filter(|r| r.bot != ECHO) {
+    let mut groups: Vec<(&str, &str)> = runs.iter().filter(|r| r.bot != ECHO).map(|r| (r.bot, r.database)).collect();
+    groups.dedup();
+    for (bot, database) in groups {
+        let group: Vec<&Run> = runs.iter().filter(|r| (r.bot, r.database) == (bot, database)).collect();
+        let Some(run) = median_run(&group) else { continue };
         let ratio = echo.updates_per_sec() / run.updates_per_sec();
         let verdict = if ratio <= 2.0 { "within" } else { "NOT within" };
+        // Each round's pair met the same machine: their ratios show how far the noise goes.
+        let mut paired: Vec<f64> = group
+            .iter()
+            .filter_map(|r| {
+                let e = echoes.iter().find(|e| e.round == r.round)?;
+                Some(e.updates_per_sec() / r.updates_per_sec())
+            })
+            .collect();
+        paired.sort_by(f64::total_cmp);
+        let within = paired.iter().filter(|&&r| r <= 2.0).count();
         println!(
-            "- {} on {}: the echo bot handles {ratio:.2}x as many updates a second ({verdict} 2x).",
-            run.bot, run.database
+            "- {bot} on {database}: medians of {} rounds, the echo bot {:.0} and ours {:.0} updates a second: the echo \
+             bot handles {ratio:.2}x as many ({verdict} 2x). Round by round {:.2}–{:.2}x, within 2x in {within} of {}.",
+            group.len(),
+            echo.updates_per_sec(),
+            run.updates_per_sec(),
+            paired.first().copied().unwrap_or_default(),
+            paired.last().copied().unwrap_or_default(),
+            paired.len(),
         );
         if let Some(floor) = run.floor {
             let per_update = |r: &Run| r.elapsed / u32::try_from(r.updates()).unwrap_or(u32::MAX);
             println!(
-                "  - per update: echo {:.0} µs, ours {:.0} µs; `SELECT 1` alone takes {:.0} µs a statement through the \
-                 pool ({:.0} µs on one held connection), so an update of ours costs as much as about {:.0} such \
-                 statements, and the echo bot's as {:.1}",
+                "  - per update (median runs): echo {:.0} µs, ours {:.0} µs; `SELECT 1` alone takes {:.0} µs a \
+                 statement through the pool ({:.0} µs on one held connection), so an update of ours costs as much as \
+                 about {:.0} such statements, and the echo bot's as {:.1}",
                 micros(per_update(echo)),
                 micros(per_update(run)),
                 micros(floor.through_pool),
@@ -597,4 +648,11 @@ fn print_table(runs: &[Run], staff: usize) {
             );
         }
     }
+}
+
+/// The run of median rate (the lower middle one of an even number).
+fn median_run<'a>(runs: &[&'a Run]) -> Option<&'a Run> {
+    let mut sorted = runs.to_vec();
+    sorted.sort_by(|a, b| a.updates_per_sec().total_cmp(&b.updates_per_sec()));
+    sorted.get(sorted.len().saturating_sub(1) / 2).copied()
 }

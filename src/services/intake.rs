@@ -17,7 +17,7 @@
 //! update's first reply is (`storage::update_io`), for the customer's own update to send it
 //! at once instead of leaving it to the outbox senders.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -33,7 +33,7 @@ use crate::notify;
 use crate::storage::complaints::{self as store, Attachment, Complaint, ComplaintForm, NewComplaint, NewEvent, Origin};
 use crate::storage::delivery_io::{self, ClaimedRow, SendNow};
 use crate::storage::group_commit::{Connection, GroupCommit};
-use crate::storage::outbox::{self, NewMessage, Priority};
+use crate::storage::outbox::{NewMessage, Priority};
 use crate::storage::staff::Staff;
 use crate::storage::{Backend, Db, begin_on, counters, dialogues, duty};
 use crate::telegram::complaint_view as view;
@@ -160,11 +160,19 @@ async fn record_many(
         notices.extend(writing.alerts(complaint, s, &dir, &on_duty)?);
     }
     store::add_events(&mut tx, &events, now).await?;
-    let new = outbox::enqueue_many(&mut tx, &notices, now).await.context("queueing new complaints' notices")?;
-    let first_parts: Vec<NewMessage> =
-        notices.into_iter().filter(|m| acceptances.iter().flatten().any(|key| *key == m.key)).collect();
-    let mut claimed =
-        delivery_io::claim_to_send_now(&mut tx, backend, &first_parts, &new, now, writing.send_now).await?;
+    // Each acceptance's first part goes at once; the rest, and the staff's alerts, through the
+    // senders.
+    let first_parts: HashSet<&str> = acceptances.iter().flatten().map(String::as_str).collect();
+    let (_, mut claimed) = delivery_io::enqueue_to_send_now(
+        &mut tx,
+        backend,
+        &notices,
+        |m| first_parts.contains(m.key.as_str()),
+        now,
+        writing.send_now,
+    )
+    .await
+    .context("queueing new complaints' notices")?;
     tx.commit().await.context("committing new complaints")?;
     let mut recorded = complaints
         .into_iter()

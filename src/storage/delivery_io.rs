@@ -196,40 +196,56 @@ pub struct SendNow {
     pub pace: Pace,
 }
 
-/// In the transaction that queued `messages`, claim those of them new and sendable at once
-/// (Telegram, to a chat id; see `outbox::claim_keys`) and book their slots, for the caller to
-/// send right after its commit (`jobs::worker::Worker::deliver_now`); a message whose chat has
-/// no free slot is handed back to the senders. By key.
-pub(crate) async fn claim_to_send_now(
+/// Queue `messages` in the caller's transaction, and those of them that `sendable` picks and
+/// that can go at once (Telegram, to a chat id, due, the first message of their chat in
+/// `messages`, their chat free as [`outbox::busy_recipients`] tells and with a send slot)
+/// already claimed with their slots booked, for the caller to send right after its commit
+/// (`jobs::worker::Worker::deliver_now`). The rest wait for the senders. Returns the keys
+/// that were new, and the claimed rows by key.
+///
+/// The slots are booked before the rows are stored, so that a chat without a free slot gets
+/// its message stored pending, not claimed and handed back. A message whose key was queued
+/// before (an update handled again) is not stored again and its slot goes unused: one
+/// message's spacing for that chat.
+pub(crate) async fn enqueue_to_send_now(
     conn: &mut sqlx::AnyConnection,
     backend: Backend,
     messages: &[NewMessage],
-    new: &HashSet<String>,
+    sendable: impl Fn(&NewMessage) -> bool,
     now: DateTime<Utc>,
     send_now: SendNow,
-) -> anyhow::Result<HashMap<String, ClaimedRow>> {
-    let keys: Vec<&str> = messages
+) -> anyhow::Result<(HashSet<String>, HashMap<String, ClaimedRow>)> {
+    // Each chat's first message, when it is one to send at once: a later one must follow it.
+    let mut chats_seen = HashSet::new();
+    let candidates: Vec<(usize, i64)> = messages
         .iter()
-        .filter(|r| r.channel == Channel::Telegram && new.contains(&r.key) && r.recipient.parse::<i64>().is_ok())
-        .map(|r| r.key.as_str())
+        .enumerate()
+        .filter(|(_, m)| chats_seen.insert(m.recipient.as_str()))
+        .filter(|(_, m)| m.channel == Channel::Telegram && m.not_before.is_none_or(|t| t <= now) && sendable(m))
+        .filter_map(|(i, m)| Some((i, m.recipient.parse::<i64>().ok()?)))
         .collect();
-    let claimed = outbox::claim_keys(conn, &keys, now, send_now.lease).await?;
-    let requests = claimed
-        .iter()
-        .map(|row| Ok((row.recipient.parse::<i64>()?, send_now.pace)))
-        .collect::<Result<Vec<_>, std::num::ParseIntError>>()
-        .context("a message claimed to be sent at once has no chat id")?;
+    let asks: Vec<(&str, outbox::Priority)> =
+        candidates.iter().map(|&(i, _)| (messages[i].recipient.as_str(), messages[i].priority)).collect();
+    let busy = outbox::busy_recipients(conn, &asks, now).await?;
+    let free: Vec<(usize, i64)> =
+        candidates.into_iter().filter(|&(i, _)| !busy.contains(&messages[i].recipient)).collect();
+    let requests: Vec<(i64, Pace)> = free.iter().map(|&(_, chat)| (chat, send_now.pace)).collect();
     let bookings = send_gate::book_in(conn, backend, &requests).await?;
-    let mut busy = Vec::new();
-    let mut ready = HashMap::new();
-    for (row, booking) in claimed.into_iter().zip(bookings) {
-        match booking {
-            Booking::At { .. } => {
-                ready.insert(row.key.clone(), (row, Some(booking)));
-            }
-            Booking::ChatBusyUntil(_) => busy.push((row.id, row.fence)),
+    let mut claim = Vec::new();
+    let mut booked: HashMap<&str, Booking> = HashMap::new();
+    for (&(i, _), booking) in free.iter().zip(bookings) {
+        if let Booking::At { .. } = booking {
+            claim.push(i);
+            booked.insert(messages[i].key.as_str(), booking);
         }
     }
-    outbox::release_many(conn, &busy).await?;
-    Ok(ready)
+    let (new, claimed) = outbox::enqueue_claimed(conn, messages, &claim, now, send_now.lease).await?;
+    let ready = claimed
+        .into_iter()
+        .map(|row| {
+            let booking = booked.get(row.key.as_str()).copied();
+            (row.key.clone(), (row, booking))
+        })
+        .collect();
+    Ok((new, ready))
 }

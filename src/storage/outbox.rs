@@ -83,24 +83,75 @@ pub async fn enqueue_many(
     messages: &[NewMessage],
     now: DateTime<Utc>,
 ) -> anyhow::Result<std::collections::HashSet<String>> {
-    let mut new = std::collections::HashSet::new();
-    for chunk in messages.chunks(super::ROWS_PER_STATEMENT) {
-        // Ten parameters a row, `created_at` among them, in the order they are written (see
-        // `storage::positional`).
-        let values: Vec<String> = (0..chunk.len())
-            .map(|i| format!("({}, 'pending', 0, 0, {})", super::params(i * 10 + 1, 7), super::params(i * 10 + 8, 3)))
-            .collect();
+    let inserted = insert(conn, messages, &[], now, now).await?;
+    Ok(inserted.into_iter().map(|(key, _)| key).collect())
+}
+
+/// [`enqueue_many`], with the messages at the indexes `claim` (sorted) stored already claimed
+/// for `lease` (`sending`, one attempt, fence 1), as [`claim`] would leave them: for the
+/// caller to send at once (see `storage::delivery_io::enqueue_to_send_now`). Returns the keys
+/// that were new, and of the messages to claim those that were new, claimed.
+///
+/// Why not queue and then claim: the claim was an `UPDATE` of rows just written, which moved
+/// each of them in two of the outbox's indexes, for every reply the bot sends (about a
+/// seventh of SQLite's statement time in the updates bench, `BENCHMARKS.md`).
+pub async fn enqueue_claimed(
+    conn: &mut AnyConnection,
+    messages: &[NewMessage],
+    claim: &[usize],
+    now: DateTime<Utc>,
+    lease: Duration,
+) -> anyhow::Result<(std::collections::HashSet<String>, Vec<Claimed>)> {
+    let inserted: std::collections::HashMap<String, i64> =
+        insert(conn, messages, claim, now, now + lease).await?.into_iter().collect();
+    let claimed = claim
+        .iter()
+        .filter_map(|&i| {
+            let msg = &messages[i];
+            let id = *inserted.get(&msg.key)?;
+            Some(Claimed {
+                id,
+                key: msg.key.clone(),
+                channel: msg.channel,
+                recipient: msg.recipient.clone(),
+                subject: msg.subject.clone(),
+                body: msg.body.clone(),
+                reply_markup: msg.reply_markup.clone(),
+                attachment_name: msg.attachment_name.clone(),
+                attempts: 1,
+                fence: 1,
+            })
+        })
+        .collect();
+    Ok((inserted.into_keys().collect(), claimed))
+}
+
+/// Insert `messages`, those at the indexes `claim` (sorted) claimed until `lease_until`, the
+/// rest pending; the keys and ids of the rows that were new.
+async fn insert(
+    conn: &mut AnyConnection,
+    messages: &[NewMessage],
+    claim: &[usize],
+    now: DateTime<Utc>,
+    lease_until: DateTime<Utc>,
+) -> anyhow::Result<Vec<(String, i64)>> {
+    let mut inserted = Vec::with_capacity(messages.len());
+    for (c, chunk) in messages.chunks(super::ROWS_PER_STATEMENT).enumerate() {
+        let offset = c * super::ROWS_PER_STATEMENT;
+        // Fourteen parameters a row, `created_at` among them, in the order they are written
+        // (see `storage::positional`).
         let sql = super::positional(
             conn,
             format!(
                 "INSERT INTO outbox (idem_key, channel, recipient, subject, body, reply_markup, priority, status,
-                     attempts, fence, next_attempt_at, created_at, attachment_name)
-                 VALUES {} ON CONFLICT (idem_key) DO NOTHING RETURNING idem_key",
-                values.join(", ")
+                     attempts, fence, next_attempt_at, created_at, attachment_name, lease_until)
+                 VALUES {} ON CONFLICT (idem_key) DO NOTHING RETURNING idem_key, id",
+                super::value_rows(1, chunk.len(), 14)
             ),
         );
-        let mut query = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql));
-        for msg in chunk {
+        let mut query = sqlx::query_as::<_, (String, i64)>(sqlx::AssertSqlSafe(sql));
+        for (i, msg) in chunk.iter().enumerate() {
+            let claimed = claim.binary_search(&(offset + i)).is_ok();
             query = query
                 .bind(&msg.key)
                 .bind(msg.channel.as_str())
@@ -109,13 +160,57 @@ pub async fn enqueue_many(
                 .bind(&msg.body)
                 .bind(msg.reply_markup.as_deref())
                 .bind(msg.priority as i64)
+                .bind(if claimed { "sending" } else { "pending" })
+                .bind(i64::from(claimed))
+                .bind(i64::from(claimed))
                 .bind(epoch(msg.not_before.map_or(now, |t| t.max(now))))
                 .bind(epoch(now))
-                .bind(msg.attachment_name.as_deref());
+                .bind(msg.attachment_name.as_deref())
+                .bind(claimed.then(|| epoch(lease_until)));
         }
-        new.extend(query.fetch_all(&mut *conn).await.context("queueing messages")?);
+        inserted.extend(query.fetch_all(&mut *conn).await.context("queueing messages")?);
     }
-    Ok(new)
+    Ok(inserted)
+}
+
+/// Of these recipients, each with the priority of a message about to be queued for it,
+/// those that could not have that message claimed as of `now` (see [`RECIPIENT_FREE`]): a
+/// row of theirs in flight, or an earlier row of the same priority due or in flight. One
+/// statement, found through each recipient's queue (`outbox_queued`).
+pub async fn busy_recipients(
+    conn: &mut AnyConnection,
+    recipients: &[(&str, Priority)],
+    now: DateTime<Utc>,
+) -> anyhow::Result<std::collections::HashSet<String>> {
+    if recipients.is_empty() {
+        return Ok(std::collections::HashSet::new());
+    }
+    let sql = super::positional(conn, busy_recipients_statement(recipients.len()));
+    let mut query = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql));
+    for (recipient, priority) in recipients {
+        query = query.bind(*recipient).bind(*priority as i64);
+    }
+    // `now` twice, after the recipients: each parameter once and in order (see
+    // `storage::positional`).
+    query = query.bind(epoch(now)).bind(epoch(now));
+    let busy = query.fetch_all(conn).await.context("looking for recipients with messages in their way")?;
+    Ok(busy.into_iter().collect())
+}
+
+/// [`busy_recipients`]' statement for `count` recipients: each recipient and priority, then
+/// now twice. A new row comes after every row stored, so [`RECIPIENT_FREE`]'s condition
+/// loses its comparisons of ids.
+fn busy_recipients_statement(count: usize) -> String {
+    let now = 2 * count + 1;
+    format!(
+        "SELECT v.column1 FROM (VALUES {}) AS v
+         WHERE EXISTS (SELECT 1 FROM outbox q
+             WHERE q.recipient = v.column1 AND q.status IN ('pending', 'sending')
+               AND ((q.status = 'sending' AND q.lease_until > ${now})
+                    OR (q.priority = v.column2 AND (q.status = 'sending' OR q.next_attempt_at <= ${}))))",
+        super::value_rows(1, count, 2),
+        now + 1
+    )
 }
 
 #[derive(FromRow)]
@@ -182,50 +277,6 @@ pub async fn claim_many(
     // RETURNING keeps no order; the gate's part of the order only decided which rows won.
     rows.sort_by_key(|r| (r.priority, r.next_attempt_at, r.id));
     rows.into_iter().map(ClaimRow::into_claimed).collect()
-}
-
-/// Claim, of the rows with these keys, those sendable now as [`claim`] would find them
-/// (pending and due, their recipient free), ignoring only the send slots: the rows an
-/// update has just queued, claimed by its handler in the same transaction, which then
-/// books their slots and sends them itself (see `storage::update_io`). One statement;
-/// in queuing order.
-///
-/// A recipient with an earlier row due or in flight keeps its order: its new row is left
-/// pending for the senders. Of two new rows of one recipient only the first is claimed, as
-/// the condition sees the table as it was before the statement (the sub-select is
-/// evaluated whole first, on both databases).
-pub async fn claim_keys(
-    conn: &mut AnyConnection,
-    keys: &[&str],
-    now: DateTime<Utc>,
-    lease: Duration,
-) -> anyhow::Result<Vec<Claimed>> {
-    if keys.is_empty() {
-        return Ok(Vec::new());
-    }
-    let sql = claim_keys_statement(keys.len());
-    let mut query = sqlx::query_as::<_, ClaimRow>(sqlx::AssertSqlSafe(sql)).bind(epoch(now)).bind(epoch(now + lease));
-    for key in keys {
-        query = query.bind(*key);
-    }
-    let mut rows = query.fetch_all(conn).await.context("claiming new outbox rows")?;
-    rows.sort_by_key(|r| r.id);
-    rows.into_iter().map(ClaimRow::into_claimed).collect()
-}
-
-/// [`claim_keys`]'s statement for `count` keys: `$1` now, `$2` the end of the lease, then
-/// the keys. The rows are found by their keys, not by the status index ([`status_is`]):
-/// during a burst of thousands of pending reminders, that index would have every update's
-/// ending read them all.
-fn claim_keys_statement(count: usize) -> String {
-    format!(
-        "{CLAIM} WHERE id IN (
-             SELECT o.id FROM outbox o
-             WHERE o.idem_key IN ({}) AND {} AND o.next_attempt_at <= $1 AND {RECIPIENT_FREE})
-         {CLAIMED}",
-        super::params(3, count),
-        status_is("o.status", &["pending"])
-    )
 }
 
 /// The claim's update of a row; `$2` is the end of the lease.
@@ -384,7 +435,7 @@ fn complete_statement(count: usize) -> String {
 }
 
 /// `column` (an outbox status) is one of `statuses`, written as a `CASE` that no index can
-/// serve: for the statements that name their rows by id or key, so that SQLite finds them
+/// serve: for the statements that name their rows by id, so that SQLite finds them
 /// by those names and checks the status on the rows found (see [`complete_statement`] for
 /// why).
 fn status_is(column: &str, statuses: &[&str]) -> String {
@@ -565,15 +616,15 @@ mod tests {
     /// Rows of one status are most of the table (every row ever sent): a statement that
     /// names its rows must find them by those names, never by walking a status.
     #[tokio::test]
-    async fn completions_releases_and_key_claims_find_their_rows_by_id_and_key_not_by_status() {
+    async fn completions_releases_and_busy_checks_find_their_rows_by_id_and_recipient_not_by_status() {
         // Twelve: with `status IN (…)`, SQLite took the status index from 3 keys on and
         // for completions from 8.
         let complete = sqlite_plan(&complete_statement(12), 1 + 2 * 12).await;
         assert!(complete.contains("INTEGER PRIMARY KEY"), "{complete}");
         assert!(!complete.contains("outbox_claimable"), "{complete}");
-        let claim = sqlite_plan(&claim_keys_statement(12), 2 + 12).await;
-        assert!(claim.contains("sqlite_autoindex_outbox_1 (idem_key=?)"), "{claim}");
-        assert!(!claim.contains("outbox_claimable"), "{claim}");
+        let busy = sqlite_plan(&busy_recipients_statement(12), 2 * 12 + 2).await;
+        assert!(busy.contains("outbox_queued (recipient=?)"), "{busy}");
+        assert!(!busy.contains("outbox_claimable"), "{busy}");
         let release = sqlite_plan(&release_statement(12), 2 * 12).await;
         assert!(release.contains("INTEGER PRIMARY KEY"), "{release}");
         assert!(!release.contains("outbox_claimable"), "{release}");

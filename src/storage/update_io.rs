@@ -37,7 +37,7 @@ use chrono::{DateTime, Utc};
 
 use super::delivery_io::{self, ClaimedRow, SendNow};
 use super::group_commit::{Connection, GroupCommit};
-use super::outbox::{self, NewMessage};
+use super::outbox::NewMessage;
 use super::staff::{self, Staff};
 use super::{Backend, Db, begin_on, dialogues, updates};
 use crate::domain::ids::TelegramUserId;
@@ -186,8 +186,8 @@ async fn finish_many(
     let mut tx = begin_on(&mut conn, backend).await?;
     dialogues::set_many(&mut tx, &sets).await?;
     dialogues::clear_many(&mut tx, &clears).await?;
-    let new = outbox::enqueue_many(&mut tx, &replies, now).await?;
-    let mut claimed = delivery_io::claim_to_send_now(&mut tx, backend, &replies, &new, now, send_now).await?;
+    let (_, mut claimed) =
+        delivery_io::enqueue_to_send_now(&mut tx, backend, &replies, |_| true, now, send_now).await?;
     updates::finish_many(&mut tx, &done).await?;
     tx.commit().await.context("finishing Telegram updates")?;
     Ok(keys_of

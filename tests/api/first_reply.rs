@@ -99,6 +99,25 @@ async fn a_reply_waits_behind_its_chats_earlier_message() {
 }
 
 #[tokio::test]
+async fn a_reply_goes_ahead_of_its_chats_waiting_reminders_but_not_of_an_earlier_reply() {
+    let app = spawn_app().await;
+    let now = app.now();
+    queue(&app, "reminder", Priority::Bulk).await;
+    let finished = finish(&app, ending_with(17, &["reply"], now)).await;
+    let (row, _) = finished.claimed.expect("a person waiting goes before bulk");
+    assert_eq!((row.key.as_str(), row.attempts, row.fence), ("reply:17:0", 1, 1));
+
+    // Once it is sent, an earlier reply still waiting (its chat was busy) keeps its place.
+    app.ctx.delivery_io.complete(&row, now).await.unwrap();
+    queue(&app, "earlier reply", Priority::Interactive).await;
+    let finished = finish(&app, ending_with(18, &["later reply"], now)).await;
+    assert!(finished.claimed.is_none());
+    app.deliver().await;
+    let bodies: Vec<String> = app.telegram.sent_to(CHAT).into_iter().map(|m| m.text).collect();
+    assert_eq!(bodies, ["earlier reply", "later reply", "reminder"]);
+}
+
+#[tokio::test]
 async fn a_reply_is_not_claimed_while_another_message_to_its_chat_is_in_flight() {
     let app = spawn_app().await;
     let now = app.now();
@@ -116,7 +135,7 @@ async fn a_reply_is_not_claimed_while_another_message_to_its_chat_is_in_flight()
 }
 
 #[tokio::test]
-async fn a_reply_whose_chat_has_no_free_slot_is_handed_back_untried() {
+async fn a_reply_whose_chat_has_no_free_slot_is_left_to_the_senders_untried() {
     let mut app = spawn_app().await;
     // Telegram's own limits (the tests' are raised): a chat's slots a second apart.
     app.restart_with(|settings| settings.rate_limits = RateLimits::default()).await;

@@ -62,6 +62,11 @@ async fn queue(app: &TestApp, key: &str, priority: Priority) {
     outbox::enqueue_many(&mut conn, &telegram_parts(key, CHAT, key, None, priority, now), now).await.unwrap();
 }
 
+/// What [`CHAT`] was sent, in order.
+fn texts_sent(app: &TestApp) -> Vec<String> {
+    app.telegram.sent_to(CHAT).into_iter().map(|m| m.text).collect()
+}
+
 fn pace(app: &TestApp) -> Pace {
     guanxi::jobs::worker::send_now(&app.ctx.settings).pace
 }
@@ -94,8 +99,7 @@ async fn a_reply_waits_behind_its_chats_earlier_message() {
     assert!(finished.claimed.is_none());
     assert_eq!(finished.pending, 1);
     app.deliver().await;
-    let bodies: Vec<String> = app.telegram.sent_to(CHAT).into_iter().map(|m| m.text).collect();
-    assert_eq!(bodies, ["earlier", "later"], "the chat's messages leave in the order queued");
+    assert_eq!(texts_sent(&app), ["earlier", "later"], "the chat's messages leave in the order queued");
 }
 
 #[tokio::test]
@@ -113,8 +117,7 @@ async fn a_reply_goes_ahead_of_its_chats_waiting_reminders_but_not_of_an_earlier
     let finished = finish(&app, ending_with(18, &["later reply"], now)).await;
     assert!(finished.claimed.is_none());
     app.deliver().await;
-    let bodies: Vec<String> = app.telegram.sent_to(CHAT).into_iter().map(|m| m.text).collect();
-    assert_eq!(bodies, ["earlier reply", "later reply", "reminder"]);
+    assert_eq!(texts_sent(&app), ["earlier reply", "later reply", "reminder"]);
 }
 
 #[tokio::test]

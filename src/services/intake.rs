@@ -163,7 +163,7 @@ async fn record_many(
     // Each acceptance's first part goes at once; the rest, and the staff's alerts, through the
     // senders.
     let first_parts: HashSet<&str> = acceptances.iter().flatten().map(String::as_str).collect();
-    let (_, mut claimed) = delivery_io::enqueue_to_send_now(
+    let mut claimed = delivery_io::enqueue_to_send_now(
         &mut tx,
         backend,
         &notices,

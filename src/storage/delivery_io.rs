@@ -200,8 +200,8 @@ pub struct SendNow {
 /// that can go at once (Telegram, to a chat id, due, the first message of their chat in
 /// `messages`, their chat free as [`outbox::busy_recipients`] tells and with a send slot)
 /// already claimed with their slots booked, for the caller to send right after its commit
-/// (`jobs::worker::Worker::deliver_now`). The rest wait for the senders. Returns the keys
-/// that were new, and the claimed rows by key.
+/// (`jobs::worker::Worker::deliver_now`). The rest wait for the senders. Returns the claimed
+/// rows by key.
 ///
 /// The slots are booked before the rows are stored, so that a chat without a free slot gets
 /// its message stored pending, not claimed and handed back. A message whose key was queued
@@ -214,7 +214,7 @@ pub(crate) async fn enqueue_to_send_now(
     sendable: impl Fn(&NewMessage) -> bool,
     now: DateTime<Utc>,
     send_now: SendNow,
-) -> anyhow::Result<(HashSet<String>, HashMap<String, ClaimedRow>)> {
+) -> anyhow::Result<HashMap<String, ClaimedRow>> {
     // Each chat's first message, when it is one to send at once: a later one must follow it.
     let mut chats_seen = HashSet::new();
     let candidates: Vec<(usize, i64)> = messages
@@ -239,13 +239,12 @@ pub(crate) async fn enqueue_to_send_now(
             booked.insert(messages[i].key.as_str(), booking);
         }
     }
-    let (new, claimed) = outbox::enqueue_claimed(conn, messages, &claim, now, send_now.lease).await?;
-    let ready = claimed
+    let claimed = outbox::enqueue_claimed(conn, messages, &claim, now, send_now.lease).await?;
+    Ok(claimed
         .into_iter()
         .map(|row| {
             let booking = booked.get(row.key.as_str()).copied();
             (row.key.clone(), (row, booking))
         })
-        .collect();
-    Ok((new, ready))
+        .collect())
 }

@@ -89,8 +89,8 @@ pub async fn enqueue_many(
 
 /// [`enqueue_many`], with the messages at the indexes `claim` (sorted) stored already claimed
 /// for `lease` (`sending`, one attempt, fence 1), as [`claim`] would leave them: for the
-/// caller to send at once (see `storage::delivery_io::enqueue_to_send_now`). Returns the keys
-/// that were new, and of the messages to claim those that were new, claimed.
+/// caller to send at once (see `storage::delivery_io::enqueue_to_send_now`). Returns, of the
+/// messages to claim, those that were new, claimed.
 ///
 /// Why not queue and then claim: the claim was an `UPDATE` of rows just written, which moved
 /// each of them in two of the outbox's indexes, for every reply the bot sends (about a
@@ -101,7 +101,7 @@ pub async fn enqueue_claimed(
     claim: &[usize],
     now: DateTime<Utc>,
     lease: Duration,
-) -> anyhow::Result<(std::collections::HashSet<String>, Vec<Claimed>)> {
+) -> anyhow::Result<Vec<Claimed>> {
     let inserted: std::collections::HashMap<String, i64> =
         insert(conn, messages, claim, now, now + lease).await?.into_iter().collect();
     let claimed = claim
@@ -123,7 +123,7 @@ pub async fn enqueue_claimed(
             })
         })
         .collect();
-    Ok((inserted.into_keys().collect(), claimed))
+    Ok(claimed)
 }
 
 /// Insert `messages`, those at the indexes `claim` (sorted) claimed until `lease_until`, the

@@ -186,8 +186,7 @@ async fn finish_many(
     let mut tx = begin_on(&mut conn, backend).await?;
     dialogues::set_many(&mut tx, &sets).await?;
     dialogues::clear_many(&mut tx, &clears).await?;
-    let (_, mut claimed) =
-        delivery_io::enqueue_to_send_now(&mut tx, backend, &replies, |_| true, now, send_now).await?;
+    let mut claimed = delivery_io::enqueue_to_send_now(&mut tx, backend, &replies, |_| true, now, send_now).await?;
     updates::finish_many(&mut tx, &done).await?;
     tx.commit().await.context("finishing Telegram updates")?;
     Ok(keys_of

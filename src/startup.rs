@@ -29,18 +29,10 @@ pub async fn build_context(settings: Settings, clock: Arc<dyn Clock>) -> anyhow:
     let delivery_io = crate::storage::delivery_io::DeliveryIo::start(&db);
     let settings = Arc::new(settings);
     let templates = Arc::new(templates);
-    let intake = services::intake::IntakeIo::start(&db, templates.clone(), settings.clone());
-    let ctx = Ctx {
-        db,
-        settings,
-        templates,
-        clock,
-        wake_worker: Arc::new(Notify::new()),
-        metrics: Arc::default(),
-        update_io,
-        delivery_io,
-        intake,
-    };
+    let wake_worker = Arc::new(Notify::new());
+    let intake = services::intake::IntakeIo::start(&db, templates.clone(), settings.clone(), wake_worker.clone());
+    let ctx =
+        Ctx { db, settings, templates, clock, wake_worker, metrics: Arc::default(), update_io, delivery_io, intake };
     services::customers::reconcile_cadence_policy(&ctx).await?;
     Ok(ctx)
 }

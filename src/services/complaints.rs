@@ -215,8 +215,8 @@ pub async fn submit(
         draft_of: draft_of.map(|(chat, state)| (chat, state.to_owned())),
         now: ctx.now(),
     };
+    // The intake wakes the senders for the notices it leaves them.
     let Some(recorded) = ctx.intake.submit(submission).await? else { return Ok(None) };
-    ctx.wake_worker.notify_one();
     let complaint = &recorded.complaint;
     tracing::info!(
         complaint = %complaint.number,

@@ -22,6 +22,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
+use tokio::sync::Notify;
 
 use super::directory::Directory;
 use crate::config::Settings;
@@ -67,19 +68,22 @@ pub struct Submission {
     pub now: DateTime<Utc>,
 }
 
-/// What the notices are written with.
+/// What the notices are written with, and whom to tell of those left to the senders.
 #[derive(Debug, Clone)]
 struct Writing {
     templates: Arc<Templates>,
     settings: Arc<Settings>,
     send_now: SendNow,
+    /// The outbox senders' wake-up (`Ctx::wake_worker`).
+    wake_senders: Arc<Notify>,
 }
 
 impl IntakeIo {
     /// Start the task (it needs a running tokio runtime); it ends when the last clone of this
-    /// is dropped.
-    pub fn start(db: &Db, templates: Arc<Templates>, settings: Arc<Settings>) -> Self {
-        let writing = Writing { send_now: crate::jobs::worker::send_now(&settings), templates, settings };
+    /// is dropped. `wake_senders` is the outbox senders' wake-up, for the notices each batch
+    /// leaves to them.
+    pub fn start(db: &Db, templates: Arc<Templates>, settings: Arc<Settings>, wake_senders: Arc<Notify>) -> Self {
+        let writing = Writing { send_now: crate::jobs::worker::send_now(&settings), templates, settings, wake_senders };
         Self {
             submissions: GroupCommit::start(db, "recording new complaints", move |backend, conn, submissions| {
                 record_many(backend, conn, submissions, writing.clone())
@@ -95,7 +99,14 @@ impl IntakeIo {
 
 /// A batch in one transaction: the drafts consumed, then the reads the notices need (the
 /// customer matches, the directory, the duty roster), then the day's counter advanced once
-/// for all, the records, their events and their notices, one statement each.
+/// for all, the records, their events and their notices, one statement each. Once it is
+/// committed, one sender is woken for each chat with notices left to the senders.
+///
+/// Why a wake-up a chat and a batch, not one a complaint: a chat's messages go one at a
+/// time, so a second sender woken for the same chat finds nothing to claim, and asks again
+/// when the next slot opens, both for nothing. Every complaint alerts the same staff, so a
+/// wave of complaints woke a sender each, and nearly all of them found the staff's chats
+/// busy with the alert before.
 async fn record_many(
     backend: Backend,
     mut conn: Connection,
@@ -174,6 +185,9 @@ async fn record_many(
     .await
     .context("queueing new complaints' notices")?;
     tx.commit().await.context("committing new complaints")?;
+    for _ in 0..delivery_io::chats_left_pending(&notices, &claimed) {
+        writing.wake_senders.notify_one();
+    }
     let mut recorded = complaints
         .into_iter()
         .zip(acceptances)

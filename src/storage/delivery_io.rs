@@ -248,3 +248,14 @@ pub(crate) async fn enqueue_to_send_now(
         })
         .collect())
 }
+
+/// How many chats have `messages` left to the senders, none of them `claimed` (by key): a
+/// sender to wake for each, since a chat's messages go one at a time.
+pub(crate) fn chats_left_pending(messages: &[NewMessage], claimed: &HashMap<String, ClaimedRow>) -> usize {
+    messages
+        .iter()
+        .filter(|m| !claimed.contains_key(&m.key))
+        .map(|m| m.recipient.as_str())
+        .collect::<HashSet<_>>()
+        .len()
+}

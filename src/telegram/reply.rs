@@ -97,7 +97,7 @@ impl Replier {
 
     /// Store the replies and the state change and mark the update handled; then send the
     /// first reply through `worker` when it was claimed with them (see `storage::update_io`),
-    /// and wake the outbox senders for the rest. The senders are woken after that send, so
+    /// and wake an outbox sender for the rest. The sender is woken after that send, so
     /// that the chat's next reply finds it done, not in flight.
     ///
     /// Rows claimed by services ([`Self::send_after`]) were stored before anything of this
@@ -128,7 +128,8 @@ impl Replier {
         let (finished, ()) = tokio::join!(self.ctx.update_io.finish(ending), send(self.claimed_elsewhere));
         let finished = finished.with_context(|| format!("storing the end of update {update_id}"))?;
         send(finished.claimed.into_iter().collect()).await;
-        for _ in 0..finished.pending {
+        // One sender for all of them: they are all to this chat, and go one at a time.
+        if finished.pending > 0 {
             self.ctx.wake_worker.notify_one();
         }
         Ok(())

@@ -107,10 +107,11 @@ impl Worker {
     }
 
     /// Deliver a row claimed already (by [`Self::try_execute`], or with the end of the update
-    /// that queued it) and store how it went.
+    /// that queued it) and store how it went. Its completion goes with the updates' endings
+    /// (`storage::update_io`), since it is a handler that sends such a row.
     pub async fn deliver_now(&self, row: ClaimedRow, now: DateTime<Utc>) -> anyhow::Result<Outcome> {
         match self.deliver_claimed(row, now).await? {
-            Delivery::Sent { row, at } => Ok(completion(self.ctx.delivery_io.complete(&row, at).await?)),
+            Delivery::Sent { row, at } => Ok(completion(self.ctx.update_io.complete(&row, at).await?)),
             Delivery::Done(outcome) => Ok(outcome),
         }
     }

@@ -9,6 +9,9 @@
 //! slots in that use too: one use of the database a message (it was two: the claim with its
 //! booking, then the completion). How many rows
 //! are claimed ahead of their slots is still bounded by the number of senders.
+//!
+//! The rows a handler claimed with its update's end and sent itself are completed with the
+//! updates' endings instead (`update_io::UpdateIo::complete`).
 
 use std::collections::{HashMap, HashSet};
 
@@ -51,19 +54,13 @@ impl DeliveryIo {
     /// when the row is not a Telegram message to a chat id, or when booking failed: the
     /// sender then books on its own.
     pub async fn claim(&self, now: DateTime<Utc>, lease: Duration, pace: Pace) -> anyhow::Result<Option<ClaimedRow>> {
-        let stepped = self.steps.run(Step { sent: None, ask: Some(Ask { now, lease, pace }) }).await?;
+        let stepped = self.steps.run(Step { sent: None, ask: Ask { now, lease, pace } }).await?;
         Ok(stepped.claimed)
     }
 
-    /// Mark a claimed row sent as of `at`; `false` when its fence moved on (see
-    /// `outbox::complete`).
-    pub async fn complete(&self, claimed: &Claimed, at: DateTime<Utc>) -> anyhow::Result<bool> {
-        let stepped = self.steps.run(Step { sent: Some(Sent::of(claimed, at)), ask: None }).await?;
-        stepped.completed.context("a completion went unanswered")
-    }
-
-    /// [`Self::complete`] the row sent, then [`Self::claim`] the next, in one use of the
-    /// database: whether the completion was taken, and the next row.
+    /// Mark the row sent as of `at` (see `outbox::complete_many`), then [`Self::claim`] the
+    /// next, in one use of the database: whether the completion was taken (`false` when the
+    /// row's fence moved on), and the next row.
     pub async fn complete_and_claim(
         &self,
         claimed: &Claimed,
@@ -72,7 +69,7 @@ impl DeliveryIo {
         lease: Duration,
         pace: Pace,
     ) -> anyhow::Result<(bool, Option<ClaimedRow>)> {
-        let step = Step { sent: Some(Sent::of(claimed, at)), ask: Some(Ask { now, lease, pace }) };
+        let step = Step { sent: Some(Sent::of(claimed, at)), ask: Ask { now, lease, pace } };
         let stepped = self.steps.run(step).await?;
         Ok((stepped.completed.context("a completion went unanswered")?, stepped.claimed))
     }
@@ -83,11 +80,11 @@ impl DeliveryIo {
     }
 }
 
-/// One sender's turn: the row it sent, if any, and its ask for the next, if any.
+/// One sender's turn: the row it sent, if any, and its ask for the next.
 #[derive(Debug, Clone, Copy)]
 struct Step {
     sent: Option<Sent>,
-    ask: Option<Ask>,
+    ask: Ask,
 }
 
 /// A row sent: its claim and when it was sent.
@@ -132,12 +129,10 @@ async fn step_many(backend: Backend, mut conn: Connection, steps: Vec<Step>) -> 
             stepped[*i].completed = Some(completed);
         }
     }
-    let asks: Vec<(usize, Ask)> = steps.iter().enumerate().filter_map(|(i, s)| Some((i, s.ask?))).collect();
-    if !asks.is_empty() {
-        let rows = claim(backend, &mut conn, &asks).await?;
-        for ((i, _), row) in asks.iter().zip(rows) {
-            stepped[*i].claimed = row;
-        }
+    let asks: Vec<(usize, Ask)> = steps.iter().map(|s| s.ask).enumerate().collect();
+    let rows = claim(backend, &mut conn, &asks).await?;
+    for ((i, _), row) in asks.iter().zip(rows) {
+        stepped[*i].claimed = row;
     }
     Ok(stepped)
 }

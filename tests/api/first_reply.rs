@@ -112,12 +112,35 @@ async fn a_reply_goes_ahead_of_its_chats_waiting_reminders_but_not_of_an_earlier
     assert_eq!((row.key.as_str(), row.attempts, row.fence), ("reply:17:0", 1, 1));
 
     // Once it is sent, an earlier reply still waiting (its chat was busy) keeps its place.
-    app.ctx.delivery_io.complete(&row, now).await.unwrap();
+    app.ctx.update_io.complete(&row, now).await.unwrap();
     queue(&app, "earlier reply", Priority::Interactive).await;
     let finished = finish(&app, ending_with(18, &["later reply"], now)).await;
     assert!(finished.claimed.is_none());
     app.deliver().await;
     assert_eq!(texts_sent(&app), ["earlier reply", "later reply", "reminder"]);
+}
+
+/// A handler's completion of its reply goes in the same batch as the updates' endings, first
+/// (`update_io`): the chat's next reply, ended in that batch, finds the chat free.
+#[tokio::test]
+async fn a_replys_completion_stored_with_the_chats_next_ending_frees_the_chat_first() {
+    let app = spawn_app().await;
+    let now = app.now();
+    let first = finish(&app, ending_with(20, &["first"], now)).await;
+    let (row, _) = first.claimed.expect("the first reply is claimed");
+
+    // On SQLite its only connection is held until both have been queued, so that they share
+    // one batch; the completion is queued first either way.
+    let held = app.ctx.db.pool().acquire().await.unwrap();
+    let (completed, second, ()) = tokio::join!(
+        app.ctx.update_io.complete(&row, now),
+        finish(&app, ending_with(21, &["second"], now)),
+        async move { drop(held) }
+    );
+    assert!(completed.unwrap(), "the completion is taken");
+    let (next, _) = second.claimed.expect("the chat is free by the time the next reply is stored");
+    assert_eq!(next.key, "reply:21:0");
+    assert_eq!(statuses(&app).await[0], ("reply:20:0".into(), "sent".into(), 1));
 }
 
 #[tokio::test]

@@ -2,10 +2,10 @@
 //! through the SMTP sink, timers through simulated days.
 
 use chrono::Duration;
-use guanxi::domain::complaint::{ComplaintNo, Status};
+use guanxi::domain::complaint::{ComplaintNo, Intake, Status};
 use guanxi::domain::customer::Tier;
 use guanxi::domain::staff::Role;
-use guanxi::storage::complaints as store;
+use guanxi::storage::complaints::{self as store, ComplaintForm, Origin};
 use guanxi::storage::departments::{self, Department};
 use guanxi::storage::staff::Staff;
 use serde_json::json;
@@ -114,6 +114,33 @@ async fn complaint(app: &TestApp, number: &ComplaintNo) -> store::Complaint {
 
 fn last_text(app: &TestApp, chat: i64) -> String {
     app.telegram.sent_to(chat).pop().map(|m| m.text).unwrap_or_default()
+}
+
+/// The staff's alerts of a new complaint go out by themselves: the intake wakes the senders
+/// for them. The senders' poll is an hour away here, so nothing else would.
+#[tokio::test]
+async fn a_new_complaints_alerts_are_sent_by_the_senders_it_wakes_without_waiting_for_their_poll() {
+    let mut app = spawn_app_at("2026-11-25 10:00").await;
+    app.restart_with(|settings| settings.worker_poll_secs = 3600).await;
+    app.stop_tasks().await;
+    app.start_with(guanxi::startup::Tasks { tick_every_minute: false, background_worker: true }).await;
+    let c = cast(&app).await;
+    let origin = Origin { intake: Intake::Phone, submitter_chat_id: None, submitter_locale: None, recorded_by: None };
+    let form = ComplaintForm {
+        customer_name: "华东精密机械".into(),
+        address: None,
+        contact_name: None,
+        contact_phone: None,
+        description: "电话投诉：到货延迟".into(),
+        request: "尽快发货".into(),
+    };
+    let recorded = guanxi::services::complaints::submit(&app.ctx, origin, form, &[], None).await.unwrap();
+    let number = recorded.expect("recorded").complaint.number;
+
+    for staff in [&c.s1, &c.s2] {
+        let alert = app.telegram.wait_for_sent_to(staff.id, 1).await.remove(0);
+        assert!(alert.text.contains(number.as_str()), "{}", alert.text);
+    }
 }
 
 #[tokio::test]

@@ -89,16 +89,24 @@ struct Step {
 
 /// A row sent: its claim and when it was sent.
 #[derive(Debug, Clone, Copy)]
-struct Sent {
+pub(crate) struct Sent {
     id: i64,
     fence: i64,
     at: DateTime<Utc>,
 }
 
 impl Sent {
-    fn of(claimed: &Claimed, at: DateTime<Utc>) -> Self {
+    pub(crate) fn of(claimed: &Claimed, at: DateTime<Utc>) -> Self {
         Self { id: claimed.id, fence: claimed.fence, at }
     }
+}
+
+/// Mark the rows `sent` done in one statement, as of the latest of their times; for each,
+/// whether its completion was taken (see `outbox::complete_many`).
+pub(crate) async fn complete_sent(conn: &mut sqlx::AnyConnection, sent: &[Sent]) -> anyhow::Result<Vec<bool>> {
+    let Some(at) = sent.iter().map(|s| s.at).max() else { return Ok(Vec::new()) };
+    let claims: Vec<(i64, i64)> = sent.iter().map(|s| (s.id, s.fence)).collect();
+    outbox::complete_many(conn, &claims, at).await
 }
 
 /// What a turn got: whether its completion was taken, and the row it claimed.
@@ -121,13 +129,10 @@ struct Ask {
 /// sent can have its next claimed); then the claims and their slots.
 async fn step_many(backend: Backend, mut conn: Connection, steps: Vec<Step>) -> anyhow::Result<Vec<Stepped>> {
     let mut stepped: Vec<Stepped> = steps.iter().map(|_| Stepped::default()).collect();
-    let sent: Vec<(usize, Sent)> = steps.iter().enumerate().filter_map(|(i, s)| Some((i, s.sent?))).collect();
-    if let Some(at) = sent.iter().map(|(_, s)| s.at).max() {
-        let claims: Vec<(i64, i64)> = sent.iter().map(|(_, s)| (s.id, s.fence)).collect();
-        let completed = outbox::complete_many(&mut conn, &claims, at).await?;
-        for ((i, _), completed) in sent.iter().zip(completed) {
-            stepped[*i].completed = Some(completed);
-        }
+    let (turns, sent): (Vec<usize>, Vec<Sent>) =
+        steps.iter().enumerate().filter_map(|(i, s)| Some((i, s.sent?))).unzip();
+    for (i, completed) in turns.into_iter().zip(complete_sent(&mut conn, &sent).await?) {
+        stepped[i].completed = Some(completed);
     }
     let asks: Vec<(usize, Ask)> = steps.iter().map(|s| s.ask).enumerate().collect();
     let rows = claim(backend, &mut conn, &asks).await?;

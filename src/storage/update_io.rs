@@ -44,9 +44,9 @@ use std::collections::HashMap;
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 
-use super::delivery_io::{self, ClaimedRow, SendNow};
+use super::delivery_io::{self, ClaimedRow, SendNow, Sent};
 use super::group_commit::{Connection, GroupCommit};
-use super::outbox::{self, Claimed, NewMessage};
+use super::outbox::{Claimed, NewMessage};
 use super::staff::{self, Staff};
 use super::{Backend, Db, begin_on, dialogues, updates};
 use crate::domain::ids::TelegramUserId;
@@ -63,8 +63,7 @@ pub struct UpdateIo {
 #[derive(Debug, Clone)]
 enum Closing {
     End(Ending),
-    /// A claimed row (its id and fence) sent at a time.
-    Sent(i64, i64, DateTime<Utc>),
+    Sent(Sent),
 }
 
 /// What it answers: the update's end stored, or whether the completion was taken.
@@ -156,7 +155,7 @@ impl UpdateIo {
     /// Mark a reply claimed with its update's end (or any row claimed to be sent at once)
     /// sent as of `at`; `false` when its fence moved on (see `outbox::complete_many`).
     pub async fn complete(&self, claimed: &Claimed, at: DateTime<Utc>) -> anyhow::Result<bool> {
-        match self.endings.run(Closing::Sent(claimed.id, claimed.fence, at)).await? {
+        match self.endings.run(Closing::Sent(Sent::of(claimed, at))).await? {
             Closed::Sent(completed) => Ok(completed),
             Closed::End(_) => anyhow::bail!("a completion was answered as an update's end"),
         }
@@ -204,29 +203,19 @@ async fn close_many(
     let mut endings = Vec::new();
     for closing in closings {
         match closing {
-            Closing::Sent(id, fence, at) => sent.push((id, fence, at)),
+            Closing::Sent(one) => sent.push(one),
             Closing::End(ending) => endings.push(ending),
         }
     }
     if endings.is_empty() {
-        let completed = complete_many(&mut conn, &sent).await?;
+        let completed = delivery_io::complete_sent(&mut conn, &sent).await?;
         return Ok(in_order(&is_sent, completed, Vec::new()));
     }
     let mut tx = begin_on(&mut conn, backend).await?;
-    let completed = complete_many(&mut tx, &sent).await?;
+    let completed = delivery_io::complete_sent(&mut tx, &sent).await?;
     let finished = finish_many(&mut tx, backend, endings, send_now).await?;
     tx.commit().await.context("finishing Telegram updates")?;
     Ok(in_order(&is_sent, completed, finished))
-}
-
-/// The completions of `sent` (id, fence, when), in one statement as of the latest.
-async fn complete_many(
-    conn: &mut sqlx::AnyConnection,
-    sent: &[(i64, i64, DateTime<Utc>)],
-) -> anyhow::Result<Vec<bool>> {
-    let Some(at) = sent.iter().map(|(_, _, at)| *at).max() else { return Ok(Vec::new()) };
-    let claims: Vec<(i64, i64)> = sent.iter().map(|(id, fence, _)| (*id, *fence)).collect();
-    outbox::complete_many(conn, &claims, at).await
 }
 
 /// One answer per closing, in order (`is_sent` tells which were completions), from the

@@ -51,29 +51,33 @@ use super::staff::{self, Staff};
 use super::{Backend, Db, begin_on, dialogues, updates};
 use crate::domain::ids::TelegramUserId;
 
-/// One task for the beginnings, one for the ends and the replies' completions; cheap to
-/// clone.
+/// The task the updates' uses of the database go to; cheap to clone.
+///
+/// On SQLite one task takes the beginnings, the ends and the replies' completions alike, so
+/// that whatever of them waits at the same moment shares one transaction: SQLite has one
+/// connection, so separate tasks only took turns on it, each with its own commit and its
+/// own hand-over of the connection. On PostgreSQL the beginnings have a task of their own,
+/// on a connection of their own, and are not held up by the ends' longer transactions.
 #[derive(Debug, Clone)]
 pub struct UpdateIo {
-    beginnings: GroupCommit<Opening, Option<Begun>>,
-    endings: GroupCommit<Closing, Closed>,
+    beginnings: GroupCommit<Asked, Answer>,
+    endings: GroupCommit<Asked, Answer>,
 }
 
-/// What the endings' task stores: an update's end, or a reply sent.
+/// One use of the database: an update's beginning, its end, or a reply sent.
 #[derive(Debug, Clone)]
-enum Closing {
+enum Asked {
+    Begin(Opening),
     End(Ending),
     Sent(Sent),
 }
 
-/// What it answers: the update's end stored, or whether the completion was taken.
+/// Its answer: what handling starts from (`None`: handled or being handled elsewhere), the
+/// end stored, or whether the completion was taken.
 #[derive(Debug)]
-#[expect(
-    clippy::large_enum_variant,
-    reason = "each answer is moved once, through its caller's channel; a box would be an allocation an update"
-)]
-enum Closed {
-    End(Finished),
+enum Answer {
+    Begun(Option<Begun>),
+    Ended(Finished),
     Sent(bool),
 }
 
@@ -126,56 +130,144 @@ pub struct Finished {
 }
 
 impl UpdateIo {
-    /// Start the tasks (they need a running tokio runtime); they end when the last clone of
-    /// this is dropped.
+    /// Start the task or tasks (they need a running tokio runtime); they end when the last
+    /// clone of this is dropped.
     pub fn start(db: &Db, send_now: SendNow) -> Self {
-        Self {
-            beginnings: GroupCommit::start(db, "beginning Telegram updates", begin_many),
-            endings: GroupCommit::start(db, "finishing Telegram updates", move |backend, conn, closings| {
-                close_many(backend, conn, closings, send_now)
-            }),
-        }
+        let run = move |backend, conn, asked| run_many(backend, conn, asked, send_now);
+        let endings = GroupCommit::start(db, "storing Telegram updates", run);
+        let beginnings = match db.backend() {
+            Backend::Sqlite => endings.clone(),
+            Backend::Postgres => GroupCommit::start(db, "beginning Telegram updates", run),
+        };
+        Self { beginnings, endings }
     }
 
     /// Claim an update for handling and read what handling starts from; `None` when it was
     /// handled or is being handled.
     pub async fn begin(&self, opening: Opening) -> anyhow::Result<Option<Begun>> {
-        self.beginnings.run(opening).await
+        match self.beginnings.run(Asked::Begin(opening)).await? {
+            Answer::Begun(begun) => Ok(begun),
+            other => anyhow::bail!("an update's beginning was answered as {other:?}"),
+        }
     }
 
     /// Store what the update leaves behind and mark it handled, all in one transaction, with
     /// its first reply claimed for sending at once when its chat is free.
     pub async fn finish(&self, ending: Ending) -> anyhow::Result<Finished> {
-        match self.endings.run(Closing::End(ending)).await? {
-            Closed::End(finished) => Ok(finished),
-            Closed::Sent(_) => anyhow::bail!("an update's end was answered as a completion"),
+        match self.endings.run(Asked::End(ending)).await? {
+            Answer::Ended(finished) => Ok(finished),
+            other => anyhow::bail!("an update's end was answered as {other:?}"),
         }
     }
 
     /// Mark a reply claimed with its update's end (or any row claimed to be sent at once)
     /// sent as of `at`; `false` when its fence moved on (see `outbox::complete_many`).
     pub async fn complete(&self, claimed: &Claimed, at: DateTime<Utc>) -> anyhow::Result<bool> {
-        match self.endings.run(Closing::Sent(Sent::of(claimed, at))).await? {
-            Closed::Sent(completed) => Ok(completed),
-            Closed::End(_) => anyhow::bail!("a completion was answered as an update's end"),
+        match self.endings.run(Asked::Sent(Sent::of(claimed, at))).await? {
+            Answer::Sent(completed) => Ok(completed),
+            other => anyhow::bail!("a completion was answered as {other:?}"),
         }
+    }
+}
+
+/// A batch, in its order of arrival. Completions alone are one statement, and beginnings
+/// alone their three, without a transaction of their own. Anything else goes in one
+/// transaction: the completions first (they free their chats for the replies stored after
+/// them), then the ends, then the beginnings (a beginning never meets its chat's previous
+/// end in one batch, since a chat's updates are handled one after another, but if it did it
+/// would read the state that end left).
+async fn run_many(
+    backend: Backend,
+    mut conn: Connection,
+    asked: Vec<Asked>,
+    send_now: SendNow,
+) -> anyhow::Result<Vec<Answer>> {
+    let kinds: Vec<Kind> = asked.iter().map(Kind::of).collect();
+    let (mut openings, mut endings, mut sent) = (Vec::new(), Vec::new(), Vec::new());
+    for one in asked {
+        match one {
+            Asked::Begin(opening) => openings.push(opening),
+            Asked::End(ending) => endings.push(ending),
+            Asked::Sent(one) => sent.push(one),
+        }
+    }
+    let answers = if endings.is_empty() && (openings.is_empty() || sent.is_empty()) {
+        Answers {
+            completed: delivery_io::complete_sent(&mut conn, &sent).await?,
+            begun: begin_many(&mut conn, &openings).await?,
+            finished: Vec::new(),
+        }
+    } else {
+        let mut tx = begin_on(&mut conn, backend).await?;
+        let completed = delivery_io::complete_sent(&mut tx, &sent).await?;
+        let finished = finish_many(&mut tx, backend, endings, send_now).await?;
+        let begun = begin_many(&mut tx, &openings).await?;
+        tx.commit().await.context("storing Telegram updates")?;
+        Answers { completed, finished, begun }
+    };
+    Ok(answers.in_order(&kinds))
+}
+
+/// Which of the three a use of the database is.
+#[derive(Debug, Clone, Copy)]
+enum Kind {
+    Begin,
+    End,
+    Sent,
+}
+
+impl Kind {
+    fn of(asked: &Asked) -> Self {
+        match asked {
+            Asked::Begin(_) => Self::Begin,
+            Asked::End(_) => Self::End,
+            Asked::Sent(_) => Self::Sent,
+        }
+    }
+}
+
+/// A batch's answers, each kind in its own order.
+struct Answers {
+    begun: Vec<Option<Begun>>,
+    finished: Vec<Finished>,
+    completed: Vec<bool>,
+}
+
+impl Answers {
+    /// One answer per use, in the batch's order (`kinds`). A kind short of answers leaves the
+    /// batch short, which `group_commit` refuses.
+    fn in_order(self, kinds: &[Kind]) -> Vec<Answer> {
+        let mut begun = self.begun.into_iter();
+        let mut finished = self.finished.into_iter();
+        let mut completed = self.completed.into_iter();
+        kinds
+            .iter()
+            .filter_map(|kind| match kind {
+                Kind::Begin => begun.next().map(Answer::Begun),
+                Kind::End => finished.next().map(Answer::Ended),
+                Kind::Sent => completed.next().map(Answer::Sent),
+            })
+            .collect()
     }
 }
 
 /// The claims of a batch in one statement, then the staff records and dialogue states of the
 /// updates claimed, one statement each.
-async fn begin_many(_: Backend, mut conn: Connection, openings: Vec<Opening>) -> anyhow::Result<Vec<Option<Begun>>> {
+async fn begin_many(conn: &mut sqlx::AnyConnection, openings: &[Opening]) -> anyhow::Result<Vec<Option<Begun>>> {
+    if openings.is_empty() {
+        return Ok(Vec::new());
+    }
     let claims: Vec<(i64, DateTime<Utc>)> = openings.iter().map(|o| (o.update_id, o.now)).collect();
-    let claimed = updates::claim_many(&mut conn, &claims).await?;
+    let claimed = updates::claim_many(&mut *conn, &claims).await?;
     let mine: Vec<&Opening> = openings.iter().zip(&claimed).filter(|(_, claimed)| **claimed).map(|(o, _)| o).collect();
     let senders: Vec<TelegramUserId> = mine.iter().filter_map(|o| o.sender).collect();
     let chats: Vec<i64> = mine.iter().filter_map(|o| o.chat).collect();
     let staff: HashMap<TelegramUserId, Staff> =
-        staff::by_telegram_ids(&mut conn, &senders).await?.into_iter().flatten().map(|s| (s.telegram_id, s)).collect();
+        staff::by_telegram_ids(&mut *conn, &senders).await?.into_iter().flatten().map(|s| (s.telegram_id, s)).collect();
     let dialogues: HashMap<i64, String> = chats
         .iter()
         .copied()
-        .zip(dialogues::get_many(&mut conn, &chats).await?)
+        .zip(dialogues::get_many(&mut *conn, &chats).await?)
         .filter_map(|(chat, state)| Some((chat, state?)))
         .collect();
     Ok(openings
@@ -188,44 +280,6 @@ async fn begin_many(_: Backend, mut conn: Connection, openings: Vec<Opening>) ->
             })
         })
         .collect())
-}
-
-/// A batch of completions and endings, in their order of arrival: the completions alone are
-/// one statement; with endings, they go first in the endings' transaction.
-async fn close_many(
-    backend: Backend,
-    mut conn: Connection,
-    closings: Vec<Closing>,
-    send_now: SendNow,
-) -> anyhow::Result<Vec<Closed>> {
-    let is_sent: Vec<bool> = closings.iter().map(|c| matches!(c, Closing::Sent(..))).collect();
-    let mut sent = Vec::new();
-    let mut endings = Vec::new();
-    for closing in closings {
-        match closing {
-            Closing::Sent(one) => sent.push(one),
-            Closing::End(ending) => endings.push(ending),
-        }
-    }
-    if endings.is_empty() {
-        let completed = delivery_io::complete_sent(&mut conn, &sent).await?;
-        return Ok(in_order(&is_sent, completed, Vec::new()));
-    }
-    let mut tx = begin_on(&mut conn, backend).await?;
-    let completed = delivery_io::complete_sent(&mut tx, &sent).await?;
-    let finished = finish_many(&mut tx, backend, endings, send_now).await?;
-    tx.commit().await.context("finishing Telegram updates")?;
-    Ok(in_order(&is_sent, completed, finished))
-}
-
-/// One answer per closing, in order (`is_sent` tells which were completions), from the
-/// completions' and the endings' answers in theirs.
-fn in_order(is_sent: &[bool], completed: Vec<bool>, finished: Vec<Finished>) -> Vec<Closed> {
-    let (mut completed, mut finished) = (completed.into_iter(), finished.into_iter());
-    is_sent
-        .iter()
-        .filter_map(|sent| if *sent { completed.next().map(Closed::Sent) } else { finished.next().map(Closed::End) })
-        .collect()
 }
 
 /// A batch's endings, in the caller's transaction: each chat's last dialogue change (a

@@ -130,6 +130,39 @@ async fn two_endings_of_one_chat_in_one_batch_leave_the_later_state() {
     assert_eq!(state(7).await, None);
 }
 
+/// On SQLite an update's beginning, another's end and a reply's completion go to one task
+/// (`update_io`): waiting together, they are one batch in one transaction, and each caller
+/// still gets its own answer. (On PostgreSQL the beginning goes to a task of its own.)
+#[tokio::test]
+async fn a_beginning_an_end_and_a_completion_waiting_together_each_get_their_own_answer() {
+    let app = spawn_app().await;
+    let io = &app.ctx.update_io;
+    let now = app.now();
+    let staff = app.add_staff(7001, "王芳", Role::Service, None, None).await;
+    // Update 1 left chat 7001 a state and a reply in flight; update 2, in chat 7002, is
+    // being handled.
+    assert!(io.begin(opening(1, now)).await.unwrap().is_some());
+    let mut first = ending(1, 7001, DialogueChange::Set("\"asked\"".into()), now);
+    first.replies = telegram_parts("reply:1:0", 7001, "first", None, Priority::Interactive, now);
+    let (sent, _) = io.finish(first).await.unwrap().claimed.expect("update 1's reply is claimed");
+    assert!(io.begin(opening(2, now)).await.unwrap().is_some());
+    let mut second = ending(2, 7002, DialogueChange::Clear, now);
+    second.replies = telegram_parts("reply:2:0", 7002, "second", None, Priority::Interactive, now);
+    let third = Opening { update_id: 3, now, sender: Some(staff.telegram_id), chat: Some(7001) };
+
+    // SQLite's only connection is held until all three have been queued.
+    let held = app.ctx.db.pool().acquire().await.unwrap();
+    let (begun, finished, completed, ()) =
+        tokio::join!(io.begin(third), io.finish(second), io.complete(&sent, now), async move { drop(held) });
+    assert_eq!(begun.unwrap(), Some(Begun { staff: Some(staff), dialogue: Some("\"asked\"".into()) }));
+    let (claimed, _) = finished.unwrap().claimed.expect("update 2's reply is claimed");
+    assert_eq!(claimed.key, "reply:2:0");
+    assert!(completed.unwrap(), "the completion is taken");
+    let rows: Vec<(String, String)> = app.outbox().await.into_iter().map(|r| (r.idem_key, r.status)).collect();
+    assert_eq!(rows, [("reply:1:0".into(), "sent".into()), ("reply:2:0".into(), "sending".into())]);
+    assert!(io.begin(opening(2, now + STALE_CLAIM * 2)).await.unwrap().is_none(), "update 2 is done");
+}
+
 /// Begin `ids` from as many tasks at once (so that they share batches); whether each was
 /// claimed, in order.
 async fn begin_all(io: &UpdateIo, ids: std::ops::RangeInclusive<i64>, now: DateTime<Utc>) -> Vec<bool> {

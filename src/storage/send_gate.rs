@@ -27,9 +27,10 @@ pub async fn book(db: &Db, pace: &Pace, chat: i64) -> anyhow::Result<Booking> {
 }
 
 /// Book slots for several messages (`(chat, pace)`) in one transaction, in the order given:
-/// the bookings of several senders at once (see `storage::delivery_io`). Five statements
-/// (begin, read the overall gate, read the chats', write them all, commit) whatever their
-/// number; each is a round trip, and a booking is made for every message sent.
+/// the bookings of several senders at once (see `storage::delivery_io`). Five statements on
+/// PostgreSQL (begin, read the overall gate, read the chats', write them all, commit) and
+/// four on SQLite (one read, see [`load`]) whatever their number; each is a round trip, and
+/// a booking is made for every message sent.
 pub async fn book_many(
     conn: &mut AnyConnection,
     backend: Backend,
@@ -52,9 +53,8 @@ pub async fn book_in(
     if requests.is_empty() {
         return Ok(Vec::new());
     }
-    let mut overall = load_overall(conn, backend).await?;
     let keys: Vec<String> = requests.iter().map(|(chat, _)| chat_gate(*chat)).collect();
-    let mut chats = load_chats(conn, &keys).await?;
+    let (mut overall, mut chats) = load(conn, backend, &keys).await?;
     let now = wall_clock_us();
     let mut changed: Vec<String> = Vec::new();
     let mut bookings = Vec::with_capacity(requests.len());
@@ -102,6 +102,29 @@ pub async fn prune(conn: &mut AnyConnection, before_us: i64) -> anyhow::Result<u
     Ok(done.rows_affected())
 }
 
+/// The overall gate and the chats' gates that exist, by key.
+///
+/// On PostgreSQL in two statements, the overall gate first and locked (see
+/// [`load_overall`]). On SQLite in one: the caller's `BEGIN IMMEDIATE` has made this
+/// booking the only writer already, so there is no lock to take first, and a missing `all`
+/// row is written by [`store`] with the rest. One statement fewer for every booking, and a
+/// booking is made for every message sent.
+async fn load(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    keys: &[String],
+) -> anyhow::Result<(Gate, HashMap<String, Gate>)> {
+    match backend {
+        Backend::Postgres => Ok((load_overall(conn, backend).await?, load_chats(conn, keys).await?)),
+        Backend::Sqlite => {
+            let all: Vec<String> = std::iter::once(OVERALL.to_owned()).chain(keys.iter().cloned()).collect();
+            let mut gates = load_chats(conn, &all).await?;
+            let overall = gates.remove(OVERALL).unwrap_or_default();
+            Ok((overall, gates))
+        }
+    }
+}
+
 /// The overall gate, locked on PostgreSQL (`FOR UPDATE`).
 ///
 /// Every booking and pause first reads the `all` row this way, which serialises all of them
@@ -140,7 +163,7 @@ async fn select_overall(conn: &mut AnyConnection, lock: &str) -> anyhow::Result<
     Ok(row.map(|(next_at, window_start, window_count)| Gate { next_at, window_start, window_count }))
 }
 
-/// The chats' gates that exist, by key.
+/// The gates of `keys` that exist, by key.
 async fn load_chats(conn: &mut AnyConnection, keys: &[String]) -> anyhow::Result<HashMap<String, Gate>> {
     let sql = super::positional(
         conn,

@@ -147,7 +147,7 @@ impl UpdateIo {
     pub async fn begin(&self, opening: Opening) -> anyhow::Result<Option<Begun>> {
         match self.beginnings.run(Asked::Begin(opening)).await? {
             Answer::Begun(begun) => Ok(begun),
-            other => anyhow::bail!("an update's beginning was answered as {other:?}"),
+            other => anyhow::bail!("an update's beginning was answered as {}", other.what()),
         }
     }
 
@@ -156,7 +156,7 @@ impl UpdateIo {
     pub async fn finish(&self, ending: Ending) -> anyhow::Result<Finished> {
         match self.endings.run(Asked::End(ending)).await? {
             Answer::Ended(finished) => Ok(finished),
-            other => anyhow::bail!("an update's end was answered as {other:?}"),
+            other => anyhow::bail!("an update's end was answered as {}", other.what()),
         }
     }
 
@@ -165,7 +165,7 @@ impl UpdateIo {
     pub async fn complete(&self, claimed: &Claimed, at: DateTime<Utc>) -> anyhow::Result<bool> {
         match self.endings.run(Asked::Sent(Sent::of(claimed, at))).await? {
             Answer::Sent(completed) => Ok(completed),
-            other => anyhow::bail!("a completion was answered as {other:?}"),
+            other => anyhow::bail!("a completion was answered as {}", other.what()),
         }
     }
 }
@@ -206,6 +206,18 @@ async fn run_many(
         Answers { completed, finished, begun }
     };
     Ok(answers.in_order(&kinds))
+}
+
+impl Answer {
+    /// Which answer this is, for an error: never its content (a staff record is personal
+    /// data, and errors are logged).
+    fn what(&self) -> &'static str {
+        match self {
+            Self::Begun(_) => "a beginning",
+            Self::Ended(_) => "an end",
+            Self::Sent(_) => "a completion",
+        }
+    }
 }
 
 /// Which of the three a use of the database is.

@@ -22,7 +22,9 @@
 //!   `GUANXI_BENCH_CUSTOMERS` (default 10);
 //! - `GUANXI_BENCH_PG`: a PostgreSQL URL; the bench then runs on a fresh database there instead
 //!   of SQLite;
-//! - `GUANXI_BENCH_LATENCY_MS`: added to every answer of the fake (network round trip), default 0.
+//! - `GUANXI_BENCH_LATENCY_MS`: added to every answer of the fake (network round trip), default 0;
+//! - `GUANXI_BENCH_SENDERS`: the outbox worker's senders (`[delivery] concurrency`), default
+//!   from the rate limits (4 at Telegram's).
 
 mod common;
 #[path = "../tests/api/helpers/fake_telegram.rs"]
@@ -109,7 +111,10 @@ async fn start_app(telegram: &FakeTelegram, url: &str) -> anyhow::Result<(Ctx, R
         ("GUANXI_MAIL_DIR", std::env::temp_dir().join("guanxi-bench-mail").display().to_string()),
     ]);
     // Telegram's real limits: the defaults.
-    let settings = Settings::load_with(None, |k| env.get(k).cloned()).context("bench settings")?;
+    let mut settings = Settings::load_with(None, |k| env.get(k).cloned()).context("bench settings")?;
+    if let Some(senders) = env_flag("GUANXI_BENCH_SENDERS") {
+        settings.delivery_concurrency = Some(senders.parse().context("GUANXI_BENCH_SENDERS")?);
+    }
     let clock = RunningClock { start: Instant::now(), at: NOW.parse()? };
     let ctx = startup::build_context(settings, Arc::new(clock)).await?;
     let bot = telegram::build_bot(&ctx.settings, TOKEN);

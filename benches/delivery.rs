@@ -112,9 +112,7 @@ async fn start_app(telegram: &FakeTelegram, url: &str) -> anyhow::Result<(Ctx, R
     ]);
     // Telegram's real limits: the defaults.
     let mut settings = Settings::load_with(None, |k| env.get(k).cloned()).context("bench settings")?;
-    if let Some(senders) = env_flag("GUANXI_BENCH_SENDERS") {
-        settings.delivery_concurrency = Some(senders.parse().context("GUANXI_BENCH_SENDERS")?);
-    }
+    common::senders_from_env(&mut settings)?;
     let clock = RunningClock { start: Instant::now(), at: NOW.parse()? };
     let ctx = startup::build_context(settings, Arc::new(clock)).await?;
     let bot = telegram::build_bot(&ctx.settings, TOKEN);

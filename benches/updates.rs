@@ -362,9 +362,7 @@ async fn run_guanxi(
     settings.rate_limits.messages_per_sec_overall = 10_000;
     settings.rate_limits.messages_per_sec_chat = 10_000;
     settings.rate_limits.messages_per_min_chat = 100_000;
-    if let Some(senders) = env_flag("GUANXI_BENCH_SENDERS") {
-        settings.delivery_concurrency = Some(senders.parse().context("GUANXI_BENCH_SENDERS")?);
-    }
+    common::senders_from_env(&mut settings)?;
     let now: DateTime<Utc> = NOW.parse()?;
     let ctx = startup::build_context(settings, Arc::new(FixedClock(now))).await.context("building the app")?;
     for s in 0..staff {

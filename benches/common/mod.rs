@@ -54,6 +54,22 @@ pub fn env_flag(key: &str) -> Option<String> {
     std::env::var(key).ok().filter(|v| !v.trim().is_empty())
 }
 
+/// The outbox worker's senders (`[delivery] concurrency`) from `GUANXI_BENCH_SENDERS`, when
+/// set, within the bounds the setting itself has: with none, a bench would wait forever for
+/// messages nobody sends.
+pub fn senders_from_env(settings: &mut guanxi::config::Settings) -> anyhow::Result<()> {
+    if let Some(senders) = env_flag("GUANXI_BENCH_SENDERS") {
+        let senders: usize = senders.parse().context("GUANXI_BENCH_SENDERS")?;
+        anyhow::ensure!(
+            (1..=guanxi::config::MAX_SENDERS).contains(&senders),
+            "GUANXI_BENCH_SENDERS must be between 1 and {}",
+            guanxi::config::MAX_SENDERS
+        );
+        settings.delivery_concurrency = Some(senders);
+    }
+    Ok(())
+}
+
 /// Where one case's database lives; created fresh, removed by [`Place::remove`].
 pub enum Place {
     Sqlite { url: String, dir: tempfile::TempDir },

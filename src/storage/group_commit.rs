@@ -14,8 +14,8 @@
 //! How: a caller hands its key to a [`GroupCommit`] and waits; one task per kind of statement
 //! (or per group of kinds that share a transaction, as an update's beginning and end do on
 //! SQLite, see `update_io`) takes every key waiting at that moment (at most [`MAX_BATCH`])
-//! and runs the statement once for all of them. Nothing waits for a batch to fill: under light load a batch is one key, and
-//! the cost over a direct statement is two task wake-ups. Each caller still waits for its own
+//! and runs the statement once for all of them. Nothing waits for a batch to fill: under
+//! light load a batch is one key, and the cost over a direct statement is two task wake-ups. Each caller still waits for its own
 //! statement to be done, so what it wrote is stored before it goes on, exactly as with a
 //! direct statement. If a batch fails, each of its keys is tried again alone, so that one bad
 //! key (or the same key twice in one batch, which PostgreSQL's multi-row upsert refuses) costs

@@ -1,16 +1,18 @@
 #!/usr/bin/env python3
 """What the senders' claim statement costs, by the shape of the queue, and a check that the
-chat-by-chat claim chooses what the row-by-row one did.
+claims of both backends choose what the row-by-row claim chooses.
 
-The two statements are the selects of `storage::outbox::claim_many`, read from its source:
+Three statements, the selects of `storage::outbox::claim_many` and the one they replaced:
 
-- "rows": the claim on PostgreSQL (and on SQLite until 2026-12-01), which looks at every
-  waiting row and asks of each whether an earlier row of its chat is waiting or in flight;
-- "chats": the claim on SQLite since, which takes the chats with messages queued from the
-  queue index and, of each chat with nothing in flight, its first due message. On
-  PostgreSQL it is run as it was tried there (the heads' ids as an array, with SQLite's
-  index of the chats in flight created on the scratch database); it was not kept, see
-  `BENCHMARKS.md`.
+- "rows" (`ROWS` below): the claim on SQLite until 2026-12-01 and on PostgreSQL until
+  2026-12-06. It looks at every waiting row and asks of each whether an earlier row of its
+  chat is waiting or in flight: the plainest statement of what a claim chooses, kept here as
+  the reference the others are checked against;
+- "chats": SQLite's claim since (`CHAT_BY_CHAT`, read from the source), which takes the chats
+  with messages queued from the queue index and, of each chat with nothing in flight, its
+  first due message;
+- "heads": PostgreSQL's claim since (`HEADS`, read from the source), which reads each
+  chat's first due message in one pass over the waiting rows (`DISTINCT ON`).
 
 Each is run on an outbox of 10,000 sent rows and one of four queues: two chats with 1,000
 messages each (the alerts of a wave of complaints for two members of staff), 2,000 chats with
@@ -20,13 +22,15 @@ messages each (the alerts of a wave of complaints for two members of staff), 2,0
 
 SQLite runs in this process (Python's `sqlite3`, on a file with the migrations of
 `migrations/sqlite`); PostgreSQL, when a URL is given, through `psql` with prepared
-statements, on a scratch database `guanxi_claim_cost` that is dropped at the end.
+statements, on a scratch database (`guanxi_claim_cost`) that is dropped at the end.
 
-    python3 benches/claim_cost.py                     # SQLite
-    python3 benches/claim_cost.py postgres://postgres@127.0.0.1:5432/test
-    python3 benches/claim_cost.py --check             # 3,000 random queues, both statements
+    python3 benches/claim_cost.py                     # SQLite: rows, chats
+    python3 benches/claim_cost.py postgres://postgres@127.0.0.1:5432/test    # PostgreSQL: rows, heads
+    python3 benches/claim_cost.py --check             # 3,000 random queues: chats against rows
+    python3 benches/claim_cost.py --check postgres://postgres@127.0.0.1:5432/test   # and heads
 """
 
+import contextlib
 import glob
 import os
 import random
@@ -47,43 +51,58 @@ SOURCE = os.path.join(HERE, "..", "src", "storage", "outbox.rs")
 
 
 def rust_string(source, start):
-    """The Rust string literal that begins after `start` in `source` (no escapes in ours)."""
-    begin = source.index('"', source.index(start)) + 1
-    return source[begin : source.index('"', begin)]
+    """The Rust string literal that begins after `start` in `source`: a plain one (no escapes in
+    ours) or a raw one, `r#"…"#` (for SQL with quoted names)."""
+    at = source.index(start) + len(start)
+    quote = source.index('"', at)
+    if source[quote - 2 : quote] == "r#":
+        return source[quote + 1 : source.index('"#', quote + 1)]
+    return source[quote + 1 : source.index('"', quote + 1)]
 
 
-def statements():
-    """The selects of `claim_many`, read from the source so that what is timed is what runs:
-    the chat-by-chat one (SQLite's) and the row-by-row one (PostgreSQL's). Parameters: $1 now,
-    $3 the wall clock (µs), $4 how many, $5 room for candidates (row by row only)."""
+# The claim of both backends before the ones they run now: every due row whose chat has no
+# earlier row waiting or in flight, each chat's first of them, in the claims' order. `$1` now,
+# `$3` the wall clock (µs), `$4` how many, `$5` room for candidates.
+ROWS = """SELECT d.id FROM (
+    SELECT c.id, c.priority, c.next_attempt_at, c.gate_at,
+           ROW_NUMBER() OVER (PARTITION BY c.recipient ORDER BY c.priority, c.next_attempt_at, c.id) AS nth
+    FROM (SELECT o.id, o.recipient, o.priority, o.next_attempt_at, COALESCE(g.next_at, 0) AS gate_at
+          FROM outbox o
+          LEFT JOIN send_gate g ON o.channel = 'telegram' AND g.gate = 'tg:' || o.recipient
+          WHERE ((o.status = 'pending' AND o.next_attempt_at <= $1)
+                 OR (o.status = 'sending' AND o.lease_until <= $1))
+            AND o.recipient NOT IN (SELECT f.recipient FROM outbox f
+                                    WHERE f.status = 'sending' AND f.lease_until > $1)
+            AND NOT EXISTS (SELECT 1 FROM outbox q
+                WHERE q.recipient = o.recipient AND q.status IN ('pending', 'sending') AND q.id <> o.id
+                  AND ((q.status = 'sending' AND q.lease_until > $1)
+                       OR (q.priority = o.priority AND q.id < o.id AND (q.status = 'sending' OR q.next_attempt_at <= $1))))
+            AND (g.next_at IS NULL OR g.next_at <= $3)
+          ORDER BY o.priority, o.next_attempt_at, COALESCE(g.next_at, 0), o.id
+          LIMIT $5 FOR UPDATE OF o SKIP LOCKED) c
+) d
+WHERE d.nth = 1
+ORDER BY d.priority, d.next_attempt_at, d.gate_at, d.id
+LIMIT $4"""
+
+
+def source_statement(name):
+    """A statement of `claim_many` read from its source, so that what is timed is what runs."""
     with open(SOURCE, encoding="utf-8") as f:
-        source = f.read()
-    # Its limit is written in when it runs; here it is bound, as the row-by-row one's is.
-    chats = rust_string(source, "const CHAT_BY_CHAT: &str =") + " LIMIT $4"
-    rows = rust_string(source, "fn row_by_row() -> String {")
-    rows = rows.replace("{RECIPIENT_FREE}", rust_string(source, "const RECIPIENT_FREE: &str ="))
-    return chats, rows
+        return rust_string(f.read(), f"const {name}: &str =")
 
 
 def sqlite_statements():
-    chats, rows = statements()
+    """Rows and chats, as SQLite takes them. Parameters: $1 now, $3 the wall clock (µs), $4 how
+    many (chats' limit is written in when it runs; here it is bound), $5 room (rows only)."""
     numbered = lambda sql: re.sub(r"\$(\d+)", r"?\1", sql)  # noqa: E731
-    return numbered(rows.replace("FOR UPDATE OF o SKIP LOCKED", "")), numbered(chats)
+    chats = source_statement("CHAT_BY_CHAT") + " LIMIT $4"
+    return numbered(ROWS.replace("FOR UPDATE OF o SKIP LOCKED", "")), numbered(chats)
 
 
 def postgres_statements():
-    """Row by row as it runs; chat by chat as it was tried there: no index hints, the heads'
-    ids as an array, and the lock."""
-    chats, rows = statements()
-    chats = re.sub(r" INDEXED BY \w+", "", chats)
-    chats = chats.replace(
-        "FROM heads h JOIN outbox o NOT INDEXED ON o.id = h.id",
-        "FROM outbox o",
-    ).replace(
-        "WHERE ((o.status = 'pending'",
-        "WHERE o.id = ANY(ARRAY(SELECT id FROM heads)) AND ((o.status = 'pending'",
-    )
-    return rows, chats + " FOR UPDATE OF o SKIP LOCKED"
+    """Rows and heads, as PostgreSQL takes them (parameters as above)."""
+    return ROWS, source_statement("HEADS")
 
 
 def sqlite_db(path):
@@ -153,16 +172,25 @@ def psql(url, script):
     return done.stdout
 
 
-def time_postgres(url):
-    scratch = re.sub(r"/[^/?]*(\?|$)", r"/guanxi_claim_cost\1", url, count=1)
-    psql(url, "DROP DATABASE IF EXISTS guanxi_claim_cost;\nCREATE DATABASE guanxi_claim_cost;\n")
+@contextlib.contextmanager
+def scratch_database(url, name):
+    """A fresh database `name` beside the one `url` names, with our migrations; its URL. Dropped
+    when done, whatever happened."""
+    scratch = re.sub(r"/[^/?]*(\?|$)", rf"/{name}\1", url, count=1)
+    psql(url, f"DROP DATABASE IF EXISTS {name};\nCREATE DATABASE {name};\n")
     try:
         for migration in sorted(glob.glob(os.path.join(MIGRATIONS, "postgres", "*.sql"))):
             with open(migration, encoding="utf-8") as f:
                 psql(scratch, f.read())
-        psql(scratch, "CREATE INDEX outbox_in_flight ON outbox (recipient, lease_until) WHERE status = 'sending';\n")
-        rows_sql, chats_sql = postgres_statements()
-        print("| queue | PostgreSQL, rows | PostgreSQL, chats |")
+        yield scratch
+    finally:
+        psql(url, f"DROP DATABASE IF EXISTS {name};\n")
+
+
+def time_postgres(url):
+    with scratch_database(url, "guanxi_claim_cost") as scratch:
+        rows_sql, heads_sql = postgres_statements()
+        print("| queue | PostgreSQL, rows | PostgreSQL, heads |")
         print("|---|---:|---:|")
         for chats, per_chat in SHAPES:
             script = [
@@ -176,57 +204,97 @@ def time_postgres(url):
                 f"FROM generate_series(1, {chats * per_chat}) i;",
                 "ANALYZE outbox;",
                 f"PREPARE rows_claim(bigint, bigint, bigint, bigint, bigint) AS {rows_sql};",
-                f"PREPARE chats_claim(bigint, bigint, bigint, bigint) AS {chats_sql};",
+                f"PREPARE heads_claim(bigint, bigint, bigint, bigint, bigint) AS {heads_sql};",
                 "BEGIN;",
                 "\\timing on",
             ]
             # Ten each; the median of the last five (PostgreSQL plans the first five afresh).
             script += [f"EXECUTE rows_claim({NOW}, 0, {10**15}, {LIMIT}, {4 * LIMIT});"] * 10
-            script += [f"EXECUTE chats_claim({NOW}, 0, {10**15}, {LIMIT});"] * 10
+            script += [f"EXECUTE heads_claim({NOW}, 0, {10**15}, {LIMIT}, {4 * LIMIT});"] * 10
             script += ["\\timing off", "ROLLBACK;", "DEALLOCATE ALL;"]
             times = [float(t) / 1000 for t in re.findall(r"^Time: ([0-9.]+) ms", psql(scratch, "\n".join(script)), re.M)]
             rows_t, chats_t = statistics.median(times[5:10]), statistics.median(times[15:20])
             print(f"| {chats} chats × {per_chat} | {ms(rows_t)} | {ms(chats_t)} |")
-    finally:
-        psql(url, "DROP DATABASE IF EXISTS guanxi_claim_cost;\n")
 
 
-def check():
-    """Both statements on random queues (several chats, both priorities, rows sent, dead, due
-    later, in flight under a live or a lapsed lease, e-mails, gates booked ahead or not): the
-    same rows in the same order, or the first difference."""
+def random_queue(trial):
+    """Queue `trial` of the check: its rows (id, key, channel, recipient, priority, status,
+    next attempt, lease end), its chats' gates, and the claim's limit and wall clock."""
+    rng = random.Random(trial)
+    chats = rng.randint(1, 6)
+    rows = []
+    for i in range(rng.randint(0, 25)):
+        status = rng.choice(["pending", "pending", "pending", "sending", "sent", "dead"])
+        channel = rng.choice(["telegram", "telegram", "email"])
+        who = str(rng.randint(1, chats))
+        recipient = who if channel == "telegram" else f"{who}@example.com"
+        lease = rng.choice([98, 102]) if status == "sending" else None
+        rows.append((i + 1, f"k{i}", channel, recipient, rng.randint(0, 1), status, rng.randint(95, 105), lease))
+    gates = [(f"tg:{chat}", rng.choice([0, 5, 10, 20])) for chat in range(1, chats + 1) if rng.random() < 0.6]
+    return rows, gates, rng.randint(1, 5), rng.choice([0, 5, 10, 20])
+
+
+def check(url=None, trials=3000):
+    """The claims on random queues (several chats, both priorities, rows sent, dead, due later,
+    in flight under a live or a lapsed lease, e-mails, gates booked ahead or not): SQLite's
+    chats and, with a URL, PostgreSQL's heads choose the same rows in the same order as rows,
+    or the first difference. Rows carry their ids, so both databases number them alike."""
     rows_sql, chats_sql = sqlite_statements()
+    insert = INSERT.replace("(idem_key", "(id, idem_key").replace("VALUES (?", "VALUES (?, ?")
+    chosen = []
     with tempfile.TemporaryDirectory() as dir:
         conn = sqlite_db(os.path.join(dir, "check.db"))
-        for trial in range(3000):
-            rng = random.Random(trial)
+        for trial in range(trials):
+            rows, gates, limit, clock = random_queue(trial)
             conn.execute("DELETE FROM outbox")
             conn.execute("DELETE FROM send_gate")
-            chats = rng.randint(1, 6)
-            for i in range(rng.randint(0, 25)):
-                status = rng.choice(["pending", "pending", "pending", "sending", "sent", "dead"])
-                channel = rng.choice(["telegram", "telegram", "email"])
-                who = str(rng.randint(1, chats))
-                recipient = who if channel == "telegram" else f"{who}@example.com"
-                lease = rng.choice([98, 102]) if status == "sending" else None
-                conn.execute(
-                    INSERT,
-                    (f"k{i}", channel, recipient, "b", rng.randint(0, 1), status, rng.randint(95, 105), lease),
-                )
-            for chat in range(1, chats + 1):
-                if rng.random() < 0.6:
-                    conn.execute("INSERT INTO send_gate VALUES (?, ?, 0, 0)", (f"tg:{chat}", rng.choice([0, 5, 10, 20])))
-            limit, clock = rng.randint(1, 5), rng.choice([0, 5, 10, 20])
+            for id, key, channel, recipient, priority, status, due, lease in rows:
+                conn.execute(insert, (id, key, channel, recipient, "b", priority, status, due, lease))
+            conn.executemany("INSERT INTO send_gate VALUES (?, ?, 0, 0)", gates)
             by_rows = [r[0] for r in conn.execute(rows_sql, (100, None, clock, limit, 4 * limit))]
             by_chats = [r[0] for r in conn.execute(chats_sql, (100, None, clock, limit))]
             if by_rows != by_chats:
                 sys.exit(f"queue {trial}: rows chose {by_rows}, chats chose {by_chats}")
-    print("3000 random queues: the same rows in the same order")
+            chosen.append(by_rows)
+    print(f"{trials} random queues, SQLite: chats chose what rows chose, in the same order")
+    if url:
+        check_heads(url, chosen)
+
+
+def check_heads(url, chosen):
+    """PostgreSQL's heads on the same queues as [`check`]: what rows chose (`chosen`)."""
+    with scratch_database(url, "guanxi_claim_check") as scratch:
+        _, heads_sql = postgres_statements()
+        script = [f"PREPARE heads(bigint, bigint, bigint, bigint, bigint) AS {heads_sql};", "\\pset format unaligned", "\\t on"]
+        for trial in range(len(chosen)):
+            rows, gates, limit, clock = random_queue(trial)
+            script += ["BEGIN;", "DELETE FROM outbox;", "DELETE FROM send_gate;"]
+            for id, key, channel, recipient, priority, status, due, lease in rows:
+                script.append(
+                    "INSERT INTO outbox (id, idem_key, channel, recipient, body, priority, status, attempts, fence, "
+                    f"next_attempt_at, lease_until, created_at) VALUES ({id}, '{key}', '{channel}', '{recipient}', 'b', "
+                    f"{priority}, '{status}', 0, 0, {due}, {'NULL' if lease is None else lease}, 0);"
+                )
+            script += [f"INSERT INTO send_gate VALUES ('{gate}', {at}, 0, 0);" for gate, at in gates]
+            # Room for no more candidates than asked for: nothing else holds a lock here, so
+            # the order in which the candidates are chosen decides alone.
+            script += [f"SELECT 'queue {trial}';", f"EXECUTE heads(100, 0, {clock}, {limit}, {limit});", "ROLLBACK;"]
+        by_heads, trial = {}, None
+        for line in psql(scratch, "\n".join(script)).splitlines():
+            if line.startswith("queue "):
+                trial = int(line.split()[1])
+                by_heads[trial] = []
+            elif line.strip():
+                by_heads[trial].append(int(line))
+        for trial, by_rows in enumerate(chosen):
+            if by_heads.get(trial) != by_rows:
+                sys.exit(f"queue {trial}: rows chose {by_rows}, PostgreSQL's heads chose {by_heads.get(trial)}")
+    print(f"{len(chosen)} random queues, PostgreSQL: heads chose what rows chose, in the same order")
 
 
 if __name__ == "__main__":
-    if sys.argv[1:] == ["--check"]:
-        check()
+    if sys.argv[1:2] == ["--check"]:
+        check(*sys.argv[2:3])
     elif sys.argv[1:]:
         time_postgres(sys.argv[1])
     else:

@@ -174,9 +174,10 @@ async fn insert(
 }
 
 /// Of these recipients, each with the priority of a message about to be queued for it,
-/// those that could not have that message claimed as of `now` (see [`RECIPIENT_FREE`]): a
-/// row of theirs in flight, or an earlier row of the same priority due or in flight. One
-/// statement, found through each recipient's queue (`outbox_queued`).
+/// those that could not have that message claimed as of `now`, since a claim takes only a
+/// chat's first message (see [`claim_many`]): a row of theirs in flight, or an earlier row of
+/// the same priority due or in flight. One statement, found through each recipient's queue
+/// (`outbox_queued`).
 pub async fn busy_recipients(
     conn: &mut AnyConnection,
     recipients: &[(&str, Priority)],
@@ -198,8 +199,8 @@ pub async fn busy_recipients(
 }
 
 /// [`busy_recipients`]' statement for `count` recipients: each recipient and priority, then
-/// now twice. A new row comes after every row stored, so [`RECIPIENT_FREE`]'s condition
-/// loses its comparisons of ids.
+/// now twice. A new row comes after every row stored, so "earlier" needs no comparison of
+/// ids.
 fn busy_recipients_statement(count: usize) -> String {
     let now = 2 * count + 1;
     format!(
@@ -264,13 +265,11 @@ pub async fn claim_many(
         Backend::Sqlite => {
             sqlx::query_as(sqlx::AssertSqlSafe(format!("{CLAIM} WHERE id IN ({CHAT_BY_CHAT} LIMIT {limit}) {CLAIMED}")))
         }
-        Backend::Postgres => {
-            sqlx::query_as(sqlx::AssertSqlSafe(format!("{CLAIM} WHERE id IN ({}) {CLAIMED}", row_by_row())))
-        }
+        Backend::Postgres => sqlx::query_as(sqlx::AssertSqlSafe(format!("{CLAIM} WHERE id IN ({HEADS}) {CLAIMED}"))),
     };
     let mut claim = claim.bind(epoch(now)).bind(epoch(now + lease)).bind(super::wall_clock_us());
     if backend == Backend::Postgres {
-        // Room for candidates that lose to an earlier row of their recipient.
+        // Room for heads that another instance holds locked.
         claim = claim.bind(limit).bind(limit.saturating_mul(4));
     }
     let mut rows: Vec<ClaimRow> = claim.fetch_all(conn).await.context("claiming outbox rows")?;
@@ -302,12 +301,13 @@ const CLAIMED: &str = "RETURNING id, idem_key, channel, recipient, subject, body
 /// waits, so a burst to one chat never holds up the rest of the queue.
 ///
 /// Its cost, beyond reading the queue index, follows the chats waiting, not the rows: the
-/// alerts of a wave of complaints pile up by the thousand for two members of staff, and
-/// [`row_by_row`], which probes every waiting row, took 2 ms on 2,000 rows for two chats
-/// against 0.11 ms for this. When every chat has one message waiting there is nothing to
-/// skip (20,000 chats: 24–27 ms against 17–23). `benches/claim_cost.py` measures both and
-/// checks that they choose the same rows. The indexes are named because without statistics
-/// SQLite's planner reads the status index, every queued row, instead.
+/// alerts of a wave of complaints pile up by the thousand for two members of staff, and the
+/// claim before it, which probed every waiting row for an earlier one of its chat, took 2 ms
+/// on 2,000 rows for two chats against 0.11 ms for this. When every chat has one message
+/// waiting there is nothing to skip (20,000 chats: 24–27 ms against 17–23).
+/// `benches/claim_cost.py` measures both and checks that they choose the same rows. The
+/// indexes are named because without statistics SQLite's planner reads the status index,
+/// every queued row, instead.
 const CHAT_BY_CHAT: &str = "WITH heads(id) AS (
          SELECT (SELECT h.id FROM outbox h INDEXED BY outbox_queued
                  WHERE h.recipient = chats.recipient AND h.status IN ('pending', 'sending')
@@ -326,49 +326,48 @@ const CHAT_BY_CHAT: &str = "WITH heads(id) AS (
      ORDER BY o.priority, o.next_attempt_at, COALESCE(g.next_at, 0), o.id";
 
 /// [`claim_many`]'s statement on PostgreSQL; `$1` now, `$3` the wall clock (µs), `$4` how many,
-/// `$5` room for candidates. The same rows in the same order as [`CHAT_BY_CHAT`], found by
-/// probing every due row ([`RECIPIENT_FREE`]); the chats with a message in flight are left
-/// out first, by one look-up in their set, which halved the probes' cost on a backlog for
-/// two busy chats.
+/// `$5` room for candidates. The same rows in the same order as [`CHAT_BY_CHAT`]: each chat's
+/// first message (`h`, one pass over the waiting rows, `DISTINCT ON`), of the chats with
+/// nothing in flight, in the claims' order; the first `$5` of them are the candidates, and
+/// the first `$4` of those that no other instance holds locked are claimed.
 ///
-/// PostgreSQL keeps this one: the chat-by-chat statement was about as fast as this on a
-/// burst to 2,000 chats in isolation (8.3–12.6 against 9.7–13.2 ms), but the delivery bench's
-/// burst on it took 374 s instead of 357 (26.7 messages a second instead of 28.0), and the
-/// updates bench was no faster. Concurrent claimers skip each other's locked candidates
-/// instead of queueing behind them. The candidates are locked in the innermost select
-/// (PostgreSQL allows no lock beside a window function); of them, each recipient's first is
-/// taken, since the conditions see the table as it was before this statement and would let
-/// one recipient's reply and reminder go together. Candidates not taken are unlocked when the
-/// statement commits.
-fn row_by_row() -> String {
-    format!(
-        "SELECT d.id FROM (
-             SELECT c.id, c.priority, c.next_attempt_at, c.gate_at,
-                    ROW_NUMBER() OVER (PARTITION BY c.recipient ORDER BY c.priority, c.next_attempt_at, c.id) AS nth
-             FROM (SELECT o.id, o.recipient, o.priority, o.next_attempt_at, COALESCE(g.next_at, 0) AS gate_at
-                   FROM outbox o
-                   LEFT JOIN send_gate g ON o.channel = 'telegram' AND g.gate = 'tg:' || o.recipient
-                   WHERE ((o.status = 'pending' AND o.next_attempt_at <= $1)
-                          OR (o.status = 'sending' AND o.lease_until <= $1))
-                     AND o.recipient NOT IN (SELECT f.recipient FROM outbox f
-                                             WHERE f.status = 'sending' AND f.lease_until > $1)
-                     AND {RECIPIENT_FREE}
-                     AND (g.next_at IS NULL OR g.next_at <= $3)
-                   ORDER BY o.priority, o.next_attempt_at, COALESCE(g.next_at, 0), o.id
-                   LIMIT $5 FOR UPDATE OF o SKIP LOCKED) c
-         ) d
-         WHERE d.nth = 1
-         ORDER BY d.priority, d.next_attempt_at, d.gate_at, d.id
-         LIMIT $4"
-    )
-}
-
-/// Whether row `o` may be claimed as of `$1` as far as its recipient goes: no other row of
-/// the recipient in flight, and no earlier row of the same priority due or in flight.
-const RECIPIENT_FREE: &str = "NOT EXISTS (SELECT 1 FROM outbox q
-     WHERE q.recipient = o.recipient AND q.status IN ('pending', 'sending') AND q.id <> o.id
-       AND ((q.status = 'sending' AND q.lease_until > $1)
-            OR (q.priority = o.priority AND q.id < o.id AND (q.status = 'sending' OR q.next_attempt_at <= $1))))";
+/// Why not the row-by-row claim PostgreSQL ran until 2026-12-06 (kept as the reference in
+/// `benches/claim_cost.py`, which checks that this chooses what it chose): it asked of every
+/// waiting row whether an earlier row of its chat was waiting, one index probe a row. In the
+/// delivery bench's burst (10,000 messages to 2,000 chats) its claims took 17.7 ms at the
+/// median and 171 s in all, against 10.5 ms and 106 s for this (`BENCHMARKS.md`), and on a
+/// slower host the four senders' turns fell behind their slots.
+///
+/// - Only the candidates go on to the outer select, never every head: joined to the whole
+///   queue (`o.id IN (heads)`), the planner of a fresh database, whose statistics still said
+///   the outbox was empty, compared every waiting row with every head, 1 s a claim.
+/// - The heads are sorted by the recipients' bytes (`COLLATE "C"`; equality is the same):
+///   a generic plan sorts the waiting rows rather than read them in the queue index's order,
+///   and with the database's collation that sort took 36 of a claim's 70 ms on 20,000 chats.
+/// - Concurrent claimers (other instances) skip each other's locked rows instead of queueing
+///   behind them. Only heads are candidates, so a claimer that skips a locked head never
+///   takes the same chat's next message. The lock is taken in the outer select (PostgreSQL
+///   allows none beside `DISTINCT ON`), whose conditions are checked again on a row that
+///   changed after the statement began, so a head another instance just claimed is not
+///   claimed twice.
+const HEADS: &str = r#"SELECT o.id FROM outbox o
+     LEFT JOIN send_gate g ON o.channel = 'telegram' AND g.gate = 'tg:' || o.recipient
+     WHERE o.id IN (
+         SELECT h.id FROM (SELECT DISTINCT ON (q.recipient COLLATE "C") q.id, q.recipient, q.channel, q.priority, q.status,
+                                  q.lease_until, q.next_attempt_at
+                           FROM outbox q
+                           WHERE q.status IN ('pending', 'sending') AND (q.status = 'sending' OR q.next_attempt_at <= $1)
+                           ORDER BY q.recipient COLLATE "C", q.priority, q.id) h
+         LEFT JOIN send_gate hg ON h.channel = 'telegram' AND hg.gate = 'tg:' || h.recipient
+         WHERE ((h.status = 'pending' AND h.next_attempt_at <= $1) OR (h.status = 'sending' AND h.lease_until <= $1))
+           AND h.recipient NOT IN (SELECT f.recipient FROM outbox f WHERE f.status = 'sending' AND f.lease_until > $1)
+           AND (hg.next_at IS NULL OR hg.next_at <= $3)
+         ORDER BY h.priority, h.next_attempt_at, COALESCE(hg.next_at, 0), h.id
+         LIMIT $5)
+       AND ((o.status = 'pending' AND o.next_attempt_at <= $1) OR (o.status = 'sending' AND o.lease_until <= $1))
+       AND (g.next_at IS NULL OR g.next_at <= $3)
+     ORDER BY o.priority, o.next_attempt_at, COALESCE(g.next_at, 0), o.id
+     LIMIT $4 FOR UPDATE OF o SKIP LOCKED"#;
 
 impl ClaimRow {
     fn into_claimed(self) -> anyhow::Result<Claimed> {

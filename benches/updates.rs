@@ -446,7 +446,7 @@ async fn drive(
     let mut by_step: Vec<Vec<Duration>> = (0..STEPS).map(|_| Vec::with_capacity(customers)).collect();
     let mut sent = fake.subscribe_sent();
     let started = Instant::now();
-    let cpu_before = process_cpu()?;
+    let cpu_before = common::process_cpu()?;
     for (i, user) in users.iter().enumerate() {
         fake.push_text(user, &text_for(0, i));
         queued_at[i] = Instant::now();
@@ -488,7 +488,7 @@ async fn drive(
         queued_at[i] = Instant::now();
     }
     let elapsed = started.elapsed();
-    let cpu = process_cpu()?.saturating_sub(cpu_before);
+    let cpu = common::process_cpu()?.saturating_sub(cpu_before);
     // Where the time goes: the answer latency of each step of the script, on stderr.
     for (s, mut step_latencies) in by_step.into_iter().enumerate() {
         step_latencies.sort();
@@ -496,18 +496,6 @@ async fn drive(
         eprintln!("  step {} ({:?}): answer p50 {}, p99 {}", s + 1, TEXTS[s], ms(p50), ms(p99));
     }
     Ok((elapsed, cpu, bot_sends, latencies))
-}
-
-/// This process's CPU time so far, all threads, user and system (`/proc/self/stat`, in
-/// ticks of 1/100 s, Linux's `USER_HZ` on every architecture it exposes to user space).
-fn process_cpu() -> anyhow::Result<Duration> {
-    let stat = std::fs::read_to_string("/proc/self/stat").context("reading /proc/self/stat")?;
-    // The fields after the command name, which is in parentheses and may hold spaces.
-    let fields: Vec<&str> =
-        stat.rsplit_once(')').context("/proc/self/stat has no command")?.1.split_whitespace().collect();
-    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok()).context("/proc/self/stat is short");
-    // utime and stime are the 14th and 15th fields; the 3rd is the first after the name.
-    Ok(Duration::from_millis((ticks(11)? + ticks(12)?) * 10))
 }
 
 fn text_for(step: usize, customer: usize) -> String {

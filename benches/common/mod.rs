@@ -6,6 +6,7 @@
 #![allow(dead_code)]
 
 use std::str::FromStr;
+use std::time::Duration;
 
 use anyhow::{Context, bail};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -258,4 +259,16 @@ fn status_mib(field: &str) -> Option<f64> {
     let line = status.lines().find(|l| l.starts_with(field))?;
     let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kib / 1024.0)
+}
+
+/// This process's CPU time so far, all threads, user and system (`/proc/self/stat`, in
+/// ticks of 1/100 s, Linux's `USER_HZ` on every architecture it exposes to user space).
+pub fn process_cpu() -> anyhow::Result<Duration> {
+    let stat = std::fs::read_to_string("/proc/self/stat").context("reading /proc/self/stat")?;
+    // The fields after the command name, which is in parentheses and may hold spaces.
+    let fields: Vec<&str> =
+        stat.rsplit_once(')').context("/proc/self/stat has no command")?.1.split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok()).context("/proc/self/stat is short");
+    // utime and stime are the 14th and 15th fields; the 3rd is the first after the name.
+    Ok(Duration::from_millis((ticks(11)? + ticks(12)?) * 10))
 }

@@ -252,13 +252,44 @@ pub(crate) async fn begin_on(conn: &mut AnyConnection, backend: Backend) -> anyh
 
 /// `$first, $first+1, …`: `count` numbered placeholders, for an `IN (…)` list.
 pub(crate) fn params(first: usize, count: usize) -> String {
-    (first..first + count).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+    let mut out = String::with_capacity(count * PLACEHOLDER_LEN);
+    push_params(&mut out, first, count);
+    out
 }
 
 /// `($first, …), (…), …`: `rows` rows of `columns` numbered placeholders, for a multi-row
 /// `VALUES`.
 pub(crate) fn value_rows(first: usize, rows: usize, columns: usize) -> String {
-    (0..rows).map(|r| format!("({})", params(first + r * columns, columns))).collect::<Vec<_>>().join(", ")
+    let mut out = String::with_capacity(rows * (columns * PLACEHOLDER_LEN + 4));
+    for row in 0..rows {
+        if row > 0 {
+            out.push_str(", ");
+        }
+        out.push('(');
+        push_params(&mut out, first + row * columns, columns);
+        out.push(')');
+    }
+    out
+}
+
+/// Room for one placeholder and its separator (`$123, `), to size the strings above.
+const PLACEHOLDER_LEN: usize = 6;
+
+/// Append [`params`]' placeholders to `out`.
+///
+/// Written into one string: these lists are built for every group-committed statement (a
+/// multi-row insert of replies has fourteen a row), and building each placeholder as a
+/// string of its own and joining them took 0.8–1.4 % of the updates bench's CPU in a profile
+/// (`perf record`, 2026-12-06); written into one string, about 0.2–0.3 %.
+fn push_params(out: &mut String, first: usize, count: usize) {
+    use std::fmt::Write;
+    for i in first..first + count {
+        if i > first {
+            out.push_str(", ");
+        }
+        // Writing to a String cannot fail.
+        let _ = write!(out, "${i}");
+    }
 }
 
 /// `sql` as it is fastest to bind on `conn`: on SQLite, with `$1 … $n` each written once
@@ -289,8 +320,8 @@ fn anonymous(sql: &str) -> Option<String> {
     while i < bytes.len() {
         let byte = bytes[i];
         in_literal ^= byte == b'\'';
-        let digits = bytes[i + 1..].iter().take_while(|b| b.is_ascii_digit()).count();
-        if byte == b'$' && !in_literal && digits > 0 {
+        let digits = if byte == b'$' { bytes[i + 1..].iter().take_while(|b| b.is_ascii_digit()).count() } else { 0 };
+        if !in_literal && digits > 0 {
             if sql[i + 1..i + 1 + digits].parse::<usize>().ok()? != next {
                 return None;
             }
@@ -335,6 +366,9 @@ mod tests {
         assert_eq!(params(2, 3), "$2, $3, $4");
         assert_eq!(value_rows(1, 2, 3), "($1, $2, $3), ($4, $5, $6)");
         assert_eq!(value_rows(2, 2, 2), "($2, $3), ($4, $5)");
+        assert_eq!(value_rows(9, 2, 2), "($9, $10), ($11, $12)");
+        assert_eq!(params(1, 0), "");
+        assert_eq!(value_rows(1, 0, 3), "");
     }
 
     #[test]

@@ -213,8 +213,8 @@ def time_postgres(url):
             script += [f"EXECUTE heads_claim({NOW}, 0, {10**15}, {LIMIT}, {4 * LIMIT});"] * 10
             script += ["\\timing off", "ROLLBACK;", "DEALLOCATE ALL;"]
             times = [float(t) / 1000 for t in re.findall(r"^Time: ([0-9.]+) ms", psql(scratch, "\n".join(script)), re.M)]
-            rows_t, chats_t = statistics.median(times[5:10]), statistics.median(times[15:20])
-            print(f"| {chats} chats × {per_chat} | {ms(rows_t)} | {ms(chats_t)} |")
+            rows_t, heads_t = statistics.median(times[5:10]), statistics.median(times[15:20])
+            print(f"| {chats} chats × {per_chat} | {ms(rows_t)} | {ms(heads_t)} |")
 
 
 def random_queue(trial):
@@ -241,11 +241,11 @@ def check(url=None, trials=3000):
     or the first difference. Rows carry their ids, so both databases number them alike."""
     rows_sql, chats_sql = sqlite_statements()
     insert = INSERT.replace("(idem_key", "(id, idem_key").replace("VALUES (?", "VALUES (?, ?")
+    queues = [random_queue(trial) for trial in range(trials)]
     chosen = []
     with tempfile.TemporaryDirectory() as dir:
         conn = sqlite_db(os.path.join(dir, "check.db"))
-        for trial in range(trials):
-            rows, gates, limit, clock = random_queue(trial)
+        for trial, (rows, gates, limit, clock) in enumerate(queues):
             conn.execute("DELETE FROM outbox")
             conn.execute("DELETE FROM send_gate")
             for id, key, channel, recipient, priority, status, due, lease in rows:
@@ -258,16 +258,15 @@ def check(url=None, trials=3000):
             chosen.append(by_rows)
     print(f"{trials} random queues, SQLite: chats chose what rows chose, in the same order")
     if url:
-        check_heads(url, chosen)
+        check_heads(url, queues, chosen)
 
 
-def check_heads(url, chosen):
-    """PostgreSQL's heads on the same queues as [`check`]: what rows chose (`chosen`)."""
+def check_heads(url, queues, chosen):
+    """PostgreSQL's heads on the same `queues` as [`check`]: what rows chose (`chosen`)."""
     with scratch_database(url, "guanxi_claim_check") as scratch:
         _, heads_sql = postgres_statements()
         script = [f"PREPARE heads(bigint, bigint, bigint, bigint, bigint) AS {heads_sql};", "\\pset format unaligned", "\\t on"]
-        for trial in range(len(chosen)):
-            rows, gates, limit, clock = random_queue(trial)
+        for trial, (rows, gates, limit, clock) in enumerate(queues):
             script += ["BEGIN;", "DELETE FROM outbox;", "DELETE FROM send_gate;"]
             for id, key, channel, recipient, priority, status, due, lease in rows:
                 script.append(

@@ -96,7 +96,7 @@ async fn main() -> anyhow::Result<()> {
     let with_people = run_burst(&ctx, &telegram, "burst2", messages, chats, customers).await?;
     print_row("burst + customers", backend, &with_people);
 
-    running.stop().await;
+    running.stop().await?;
     ctx.db.close().await;
     place.remove().await?;
     ensure!(burst.too_many == 0 && with_people.too_many == 0, "the fake answered 429: limits were exceeded");

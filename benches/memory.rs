@@ -308,10 +308,10 @@ async fn run_child(case: &str) -> anyhow::Result<()> {
         .map(|(rss, hwm)| rss.max(hwm))
         .fold(peak_rss_mib().context("no VmHWM")?, f64::max);
     println!("{RESULT} {:.1} MiB | {} | {} | {peak:.1} MiB | {round}", idle.0, rss(after_round), rss(after_reads));
-    // A bot that misses the request to stop (see `stop_dispatcher` in benches/updates.rs) must
-    // not keep the parent waiting: the readings are out, the process ends either way.
-    if tokio::time::timeout(Duration::from_secs(30), running.stop()).await.is_err() {
-        eprintln!("warning: the app did not stop within 30 s of the request");
+    // A stop that is stuck must not keep the parent waiting: the readings are out, the
+    // process ends either way.
+    if let Err(error) = running.stop().await {
+        eprintln!("warning: {error:#}");
         std::process::exit(0);
     }
     ctx.db.close().await;

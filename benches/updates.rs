@@ -79,8 +79,11 @@ use guanxi::services::{self, Ctx};
 use guanxi::startup::{self, Tasks};
 use guanxi::telegram;
 use guanxi::templates::keys;
-use teloxide::dispatching::{ShutdownToken, UpdateHandler};
+use teloxide::dispatching::UpdateHandler;
+use teloxide::error_handlers::LoggingErrorHandler;
 use teloxide::prelude::*;
+use teloxide::stop::StopToken;
+use teloxide::update_listeners::{UpdateListener, polling_default};
 
 use common::{Backend, NOW, Place, env_flag};
 use fake_telegram::{FakeTelegram, SentMessage, TgUser};
@@ -329,17 +332,22 @@ async fn run_echo_script(
     deps: DependencyMap,
 ) -> anyhow::Result<(Duration, Duration, usize, Vec<Duration>)> {
     let bot = Bot::new(ECHO_TOKEN).set_api_url(fake.api_url().parse()?);
-    let mut dispatcher = Dispatcher::builder(bot, handler).dependencies(deps).build();
-    let token = dispatcher.shutdown_token();
+    let mut dispatcher = Dispatcher::builder(bot.clone(), handler).dependencies(deps).build();
     let polls = fake.calls("getupdates");
-    let task = tokio::spawn(async move { dispatcher.dispatch().await });
+    // What `dispatch()` listens with, built here to keep its stop token (see `stop_dispatcher`).
+    let mut listener = polling_default(bot).await;
+    let stop = listener.stop_token();
+    let task = tokio::spawn(async move {
+        let errors = LoggingErrorHandler::with_custom_text("An error from the update listener");
+        dispatcher.dispatch_with_listener(listener, errors).await
+    });
     wait_for_polling(fake, polls).await?;
     let measured = async {
         drive(fake, Script::Echo, None, WARM_UP_FIRST_ID, WARM_UP).await?;
         drive(fake, Script::Echo, None, TIMED_FIRST_ID, customers).await
     }
     .await;
-    stop_dispatcher(&token, task).await;
+    stop_dispatcher(&stop, task).await;
     measured
 }
 
@@ -380,8 +388,8 @@ async fn run_guanxi(
         drive(fake, Script::Complaint, Some(&ctx), TIMED_FIRST_ID, customers).await
     }
     .await;
-    if tokio::time::timeout(STOP_WITHIN, running.stop()).await.is_err() {
-        eprintln!("warning: our bot did not stop within {STOP_WITHIN:?} of the request (see stop_dispatcher)");
+    if let Err(error) = running.stop().await {
+        eprintln!("warning: our bot: {error:#}");
     }
     let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM complaints").fetch_one(ctx.db.pool()).await?;
     let floor = statement_floor(&ctx, customers).await?;
@@ -413,15 +421,12 @@ async fn wait_for_polling(fake: &FakeTelegram, before: usize) -> anyhow::Result<
 
 /// Ask the dispatcher to stop and wait for its task to end.
 ///
-/// Not through the future `shutdown()` returns: teloxide 0.17 signals both the request and the
-/// completion with `Notify::notify_waiters`, which wakes only tasks already waiting, so either
-/// can be missed. A run once hung here with the echo bot still long-polling minutes after the
-/// request; so the task gets a deadline, and is aborted (with a warning) past it.
-async fn stop_dispatcher(token: &ShutdownToken, mut task: tokio::task::JoinHandle<()>) {
-    while token.shutdown().is_err() && !task.is_finished() {
-        // Not running yet (still in getMe): ask again.
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+/// Through the listener's stop flag, as `startup` stops ours: teloxide 0.17's `ShutdownToken`
+/// signals both the request and the completion with `Notify::notify_waiters`, which wakes only
+/// tasks already waiting, so either can be missed (a run once hung with the echo bot still
+/// long-polling minutes after the request). The deadline stays, with a warning and an abort.
+async fn stop_dispatcher(stop: &StopToken, mut task: tokio::task::JoinHandle<()>) {
+    stop.stop();
     if tokio::time::timeout(STOP_WITHIN, &mut task).await.is_err() {
         eprintln!("warning: the echo bot did not stop within {STOP_WITHIN:?} of the request; aborted");
         task.abort();

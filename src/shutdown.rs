@@ -22,6 +22,11 @@ impl ShutdownHandle {
 }
 
 impl Shutdown {
+    /// Whether shutdown was requested (without waiting).
+    pub fn is_requested(&self) -> bool {
+        *self.0.borrow()
+    }
+
     pub async fn cancelled(&self) {
         let mut rx = self.0.clone();
         let _ = rx.wait_for(|stopped| *stopped).await;

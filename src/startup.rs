@@ -4,9 +4,10 @@
 use std::sync::Arc;
 
 use anyhow::Context;
-use teloxide::dispatching::ShutdownToken;
 use teloxide::error_handlers::LoggingErrorHandler;
 use teloxide::prelude::*;
+use teloxide::stop::StopToken;
+use teloxide::update_listeners::{UpdateListener, polling_default};
 use tokio::sync::Notify;
 use tokio_cron_scheduler::JobScheduler;
 
@@ -49,7 +50,7 @@ pub enum Updates {
 
 /// What receives updates while we run.
 enum Receiver {
-    Polling { token: ShutdownToken, task: tokio::task::JoinHandle<()> },
+    Polling { stop: StopToken, task: tokio::task::JoinHandle<()> },
     Webhook { stop: ShutdownHandle, task: tokio::task::JoinHandle<()>, bound: std::net::SocketAddr },
 }
 
@@ -98,7 +99,7 @@ pub async fn start_receiving(
     // Also the handlers' sender of their first reply (see `telegram::reply::Replier::finish`).
     let worker = Worker::new(ctx.clone(), bot.clone(), mailer);
     let receiver = match updates {
-        Updates::LongPolling => start_polling(ctx, bot.clone(), worker.clone()),
+        Updates::LongPolling => start_polling(ctx, bot.clone(), worker.clone()).await,
         Updates::Webhook { public_url, listen } => {
             let secret = ctx.settings.require_webhook_secret()?;
             crate::webhook::register(&bot, public_url, secret).await?;
@@ -116,17 +117,32 @@ pub async fn start_receiving(
     Ok(Running { receiver, worker_task, stop_worker, scheduler })
 }
 
-fn start_polling(ctx: &Ctx, bot: TgBot, worker: Worker) -> Receiver {
-    let mut dispatcher = Dispatcher::builder(bot, telegram::schema())
+/// Long polling with teloxide's dispatcher, stopped through the listener's own stop flag.
+///
+/// Not through the dispatcher's `ShutdownToken`: in teloxide 0.17 that token's request is a
+/// `Notify::notify_waiters`, which wakes only a dispatcher waiting at that instant. One busy
+/// with an update (or between two of them) missed it and polled on for ever, and the
+/// shutdown's own wait could miss the dispatcher's "done" the same way; `guanxi run` then
+/// hung on SIGTERM. The listener's flag stays set until the stream sees it: the stream asks
+/// Telegram once more to confirm what was handled, ends, and the dispatcher returns once its
+/// handlers have finished.
+async fn start_polling(ctx: &Ctx, bot: TgBot, worker: Worker) -> Receiver {
+    let mut dispatcher = Dispatcher::builder(bot.clone(), telegram::schema())
         .dependencies(dptree::deps![ctx.clone(), worker])
         .default_handler(|update| async move {
             tracing::debug!(update = update.id.0, "update of a kind the bot does not handle");
         })
         .error_handler(LoggingErrorHandler::with_custom_text("a bot handler failed"))
         .build();
-    let token = dispatcher.shutdown_token();
-    let task = tokio::spawn(async move { dispatcher.dispatch().await });
-    Receiver::Polling { token, task }
+    let mut listener = polling_default(bot).await;
+    let stop = listener.stop_token();
+    let task = tokio::spawn(async move {
+        let listener_errors = LoggingErrorHandler::with_custom_text("polling for updates failed");
+        if let Err(error) = dispatcher.try_dispatch_with_listener(listener, listener_errors).await {
+            tracing::error!(%error, "the dispatcher could not start: no updates will be handled");
+        }
+    });
+    Receiver::Polling { stop, task }
 }
 
 impl Running {
@@ -138,37 +154,60 @@ impl Running {
         }
     }
 
-    /// Stop taking updates, let handlers finish, stop ticking, then stop the worker.
-    pub async fn stop(mut self) {
-        match self.receiver {
-            Receiver::Polling { token, mut task } => {
-                // The dispatcher may still be starting (getMe); retry until it accepts the request.
-                loop {
-                    match token.shutdown() {
-                        Ok(done) => {
-                            done.await;
-                            break;
-                        }
-                        Err(_) if task.is_finished() => break,
-                        Err(_) => tokio::time::sleep(std::time::Duration::from_millis(20)).await,
-                    }
+    /// Stop taking updates, let handlers finish, stop ticking, then stop the senders (each
+    /// finishes the send in hand and stores its result). Fails, naming the part still
+    /// running, when the whole takes longer than [`SHUTDOWN_GRACE`]: whatever was left
+    /// undone is in the database (a claimed row's lease runs out, an update not marked done
+    /// is handled again), so the process may then exit as after a crash, not hang.
+    pub async fn stop(mut self) -> anyhow::Result<()> {
+        let deadline = tokio::time::Instant::now() + SHUTDOWN_GRACE;
+        let receiver = async {
+            match self.receiver {
+                Receiver::Polling { stop, task } => {
+                    stop.stop();
+                    let _ = task.await;
                 }
-                let _ = (&mut task).await;
+                Receiver::Webhook { stop, task, .. } => {
+                    stop.trigger();
+                    let _ = task.await;
+                }
             }
-            Receiver::Webhook { stop, task, .. } => {
-                stop.trigger();
-                let _ = task.await;
-            }
-        }
+        };
+        stop_part("the update receiver", deadline, receiver).await?;
         if let Some(mut scheduler) = self.scheduler.take() {
-            let _ = scheduler.shutdown().await;
+            let ticking = async {
+                let _ = scheduler.shutdown().await;
+            };
+            stop_part("the scheduler", deadline, ticking).await?;
         }
         self.stop_worker.trigger();
         if let Some(worker) = self.worker_task.take() {
-            let _ = worker.await;
+            let sending = async {
+                let _ = worker.await;
+            };
+            stop_part("the outbox senders", deadline, sending).await?;
         }
+        Ok(())
     }
 }
+
+/// Wait for one part of the app to stop, until `deadline`.
+async fn stop_part(
+    part: &str,
+    deadline: tokio::time::Instant,
+    stopping: impl Future<Output = ()>,
+) -> anyhow::Result<()> {
+    tokio::time::timeout_at(deadline, stopping)
+        .await
+        .map_err(|_| anyhow::anyhow!("{part} did not stop within {} s", SHUTDOWN_GRACE.as_secs()))?;
+    tracing::debug!(part, "stopped");
+    Ok(())
+}
+
+/// How long a stop may take. A send in hand normally takes about a second (its slot and the
+/// Bot API's answer) and handlers less: a stop still running after this is stuck on a server
+/// that does not answer, not slow, and well within systemd's 90 s before its SIGKILL.
+pub const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(15);
 
 /// `guanxi run`: everything, until Ctrl-C or SIGTERM.
 pub async fn run(ctx: Ctx, updates: Updates) -> anyhow::Result<()> {
@@ -190,7 +229,9 @@ pub async fn run(ctx: Ctx, updates: Updates) -> anyhow::Result<()> {
     scheduler::tick(&ctx).await;
     stop.wait().await;
     tracing::info!("shutting down");
-    running.stop().await;
+    // A stop that is stuck leaves the pool's connections in use: closing it would wait for
+    // them for ever, so the error ends the process at once.
+    running.stop().await?;
     http_stop.trigger();
     if let Some(http) = http {
         let _ = http.await;

@@ -212,10 +212,24 @@ impl Worker {
     /// time. Claiming "as of" the start of the burst would hold every such reply back until
     /// the burst was over (the delivery bench's customers went unanswered for that long).
     pub async fn run_until_empty(&self, now: DateTime<Utc>) -> anyhow::Result<usize> {
+        self.deliver_due(now, None).await
+    }
+
+    /// [`Self::run_until_empty`], which also ends, once the send in hand is stored, when `stop`
+    /// is requested: a burst of thousands of reminders takes minutes at Telegram's pace, and a
+    /// shutdown must not wait for all of it (the rest stays queued for the next start).
+    async fn deliver_due(&self, now: DateTime<Utc>, stop: Option<&Shutdown>) -> anyhow::Result<usize> {
         let mut sent = 0;
         // The row last sent: marked done in the same use of the database as the next claim.
         let mut to_complete: Option<(Claimed, DateTime<Utc>)> = None;
         loop {
+            if stop.is_some_and(Shutdown::is_requested) {
+                if let Some((row, at)) = to_complete.take() {
+                    completion(self.ctx.update_io.complete(&row, at).await?);
+                    sent += 1;
+                }
+                return Ok(sent);
+            }
             let now = now.max(self.ctx.now());
             let next = match to_complete.take() {
                 Some((row, at)) => {
@@ -235,7 +249,14 @@ impl Worker {
                 };
                 match opening.map(|t| t - wall_clock_us()) {
                     Some(wait) if wait <= 5 * 1_000_000 => {
-                        tokio::time::sleep(StdDuration::from_micros(wait.max(1).unsigned_abs())).await;
+                        let opens = tokio::time::sleep(StdDuration::from_micros(wait.max(1).unsigned_abs()));
+                        match stop {
+                            Some(stop) => tokio::select! {
+                                _ = opens => {}
+                                _ = stop.cancelled() => {}
+                            },
+                            None => opens.await,
+                        }
                         continue;
                     }
                     _ => return Ok(sent),
@@ -265,7 +286,7 @@ impl Worker {
         // chat's spacing: look again that soon after a busy round instead of a whole poll.
         let soon = StdDuration::from_micros(self.pace.chat_spacing_us.unsigned_abs()).min(poll);
         loop {
-            let busy = match self.run_until_empty(self.ctx.now()).await {
+            let busy = match self.deliver_due(self.ctx.now(), Some(&stop)).await {
                 Ok(sent) => sent > 0,
                 Err(error) => {
                     tracing::error!(error = format!("{error:#}"), "outbox worker step failed");

@@ -9,6 +9,7 @@ use tokio::process::Command;
 use crate::helpers::app::{TOKEN, team};
 use crate::helpers::db;
 use crate::helpers::fake_telegram::FakeTelegram;
+use crate::helpers::process::{Env, Guanxi};
 use crate::helpers::spawn_app;
 
 async fn guanxi(env: &[(&str, &str)], args: &[&str]) -> Output {
@@ -202,27 +203,13 @@ async fn guanxi_run_serves_the_bot_until_sigterm_and_logs_no_secrets() {
     let out = guanxi(&db_env, &["staff", "add", "--telegram-id", "300", "--name", "管理员", "--role", "admin"]).await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
 
-    let mut child = Command::new(env!("CARGO_BIN_EXE_guanxi"))
-        .arg("run")
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("GUANXI_LOG", "debug,hyper=info,reqwest=info")
-        .env("DATABASE_URL", &database.url)
-        .env("TELOXIDE_TOKEN", TOKEN)
-        .env("TELOXIDE_API_URL", &api_url)
-        .env("GUANXI_MAIL_DIR", mail_dir.path())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("guanxi run starts");
-    // Drain the log as it is written: a full pipe would block the process.
-    let mut stderr = child.stderr.take().expect("piped stderr");
-    let log = tokio::spawn(async move {
-        let mut buf = Vec::new();
-        let _ = tokio::io::AsyncReadExt::read_to_end(&mut stderr, &mut buf).await;
-        String::from_utf8_lossy(&buf).into_owned()
-    });
+    let env = Env::bare()
+        .set("GUANXI_LOG", "debug,hyper=info,reqwest=info")
+        .set("DATABASE_URL", &database.url)
+        .set("TELOXIDE_TOKEN", TOKEN)
+        .set("TELOXIDE_API_URL", &api_url)
+        .set("GUANXI_MAIL_DIR", &mail_dir.path().to_string_lossy());
+    let mut child = Guanxi::spawn("guanxi run", &env, &["run"]);
 
     // The production task set: the background worker answers without any help from the test.
     let admin = crate::helpers::TgUser::new(300, "管");
@@ -238,28 +225,19 @@ async fn guanxi_run_serves_the_bot_until_sigterm_and_logs_no_secrets() {
         }
     };
     if tokio::time::timeout(std::time::Duration::from_secs(8), answered).await.is_err() {
-        let _ = child.kill().await;
+        let _ = child.kill9().await;
         panic!(
             "no answer to /help from guanxi run; the chat got {:#?}\nits log:\n{}",
             telegram.sent_to(300),
-            log.await.unwrap()
+            child.stderr()
         );
     }
     assert_eq!(telegram.calls("setMyCommands"), 3, "customer menus (2) and the admin's staff menu");
 
-    let pid = child.id().expect("running").to_string();
-    let killed = Command::new("kill").args(["-TERM", &pid]).status().await.unwrap();
-    assert!(killed.success());
-    let out = match tokio::time::timeout(std::time::Duration::from_secs(20), child.wait_with_output()).await {
-        Ok(out) => out.unwrap(),
-        Err(_) => {
-            // `wait_with_output` owned the child: stop it by its pid, then show what it was doing.
-            let _ = Command::new("kill").args(["-KILL", &pid]).status().await;
-            panic!("guanxi did not stop within 20 s of SIGTERM; its log:\n{}", log.await.unwrap());
-        }
-    };
-    let logs = log.await.unwrap();
-    assert_eq!(out.status.code(), Some(0), "{logs}");
+    // Within the app's own grace for a stop, and a margin.
+    let status = child.terminate(guanxi::startup::SHUTDOWN_GRACE + std::time::Duration::from_secs(5)).await;
+    let logs = child.stderr();
+    assert_eq!(status.code(), Some(0), "{logs}");
     assert!(logs.contains("shutting down"), "{logs}");
     assert!(!logs.contains("TEST-TOKEN"), "the bot token leaked into the logs");
 }

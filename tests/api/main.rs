@@ -20,6 +20,7 @@ mod helpers;
 mod instances;
 mod intake;
 mod outbox;
+mod shutdown;
 mod templates;
 mod upgrade;
 mod webhook;

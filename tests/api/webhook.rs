@@ -81,7 +81,7 @@ async fn the_webhook_is_registered_with_its_secret_and_refuses_calls_without_it(
         other => other.clone(),
     };
     assert_eq!(allowed, json!(["message", "callback_query"]));
-    running.stop().await;
+    running.stop().await.expect("the app stops within its grace");
 }
 
 #[tokio::test]
@@ -107,5 +107,5 @@ async fn the_same_update_delivered_twice_is_handled_once() {
     assert_eq!(app.telegram.sent_to(5002).len(), 1);
     let replies: Vec<String> = app.outbox().await.into_iter().map(|r| r.idem_key).collect();
     assert_eq!(replies, ["reply:77:0", "reply:78:0"]);
-    running.stop().await;
+    running.stop().await.expect("the app stops within its grace");
 }

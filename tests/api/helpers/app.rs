@@ -113,7 +113,7 @@ impl TestApp {
     /// Stop the running tasks only.
     pub async fn stop_tasks(&mut self) {
         if let Some(running) = self.running.take() {
-            running.stop().await;
+            running.stop().await.expect("the app stops within its grace");
         }
     }
 

@@ -174,9 +174,16 @@ impl Guanxi {
             None => match tokio::time::timeout(limit, self.child.wait()).await {
                 Ok(status) => status.expect("waiting for a child"),
                 Err(_) => {
+                    // Whether it was still there tells a hang in the child from a lost exit.
+                    let running = matches!(self.child.try_wait(), Ok(None));
                     let _ = self.child.kill().await;
                     self.finish_reading().await;
-                    panic!("{} did not exit within {limit:?}; its log:\n{}{}", self.name, self.stdout(), self.stderr());
+                    panic!(
+                        "{} did not exit within {limit:?} (still running then: {running}); its output:\n{}\nthe end of its log:\n{}",
+                        self.name,
+                        self.stdout(),
+                        tail(&self.stderr(), 60)
+                    );
                 }
             },
         };
@@ -228,6 +235,15 @@ fn drain<R: AsyncRead + Unpin + Send + 'static>(pipe: Option<R>, into: Buffer) -
             into.lock().unwrap_or_else(PoisonError::into_inner).extend_from_slice(&chunk[..read]);
         }
     })
+}
+
+/// The last `lines` lines of `log`, saying how many came before: what a process did last is
+/// what explains a hang, and a report's reader may see only the beginning of a long message.
+fn tail(log: &str, lines: usize) -> String {
+    let all: Vec<&str> = log.lines().collect();
+    let skipped = all.len().saturating_sub(lines);
+    let end = all[skipped..].join("\n");
+    if skipped == 0 { end } else { format!("[{skipped} earlier lines]\n{end}") }
 }
 
 fn text(buffer: &Buffer) -> String {

@@ -175,27 +175,22 @@ impl Running {
         };
         stop_part("the update receiver", deadline, receiver).await?;
         if let Some(mut scheduler) = self.scheduler.take() {
-            let ticking = async {
-                let _ = scheduler.shutdown().await;
-            };
-            stop_part("the scheduler", deadline, ticking).await?;
+            stop_part("the scheduler", deadline, scheduler.shutdown()).await?;
         }
         self.stop_worker.trigger();
         if let Some(worker) = self.worker_task.take() {
-            let sending = async {
-                let _ = worker.await;
-            };
-            stop_part("the outbox senders", deadline, sending).await?;
+            stop_part("the outbox senders", deadline, worker).await?;
         }
         Ok(())
     }
 }
 
-/// Wait for one part of the app to stop, until `deadline`.
-async fn stop_part(
+/// Wait for one part of the app to stop, until `deadline`. How it ended (a task's panic, the
+/// scheduler's error) is not kept: stopping goes on with the next part either way.
+async fn stop_part<T>(
     part: &str,
     deadline: tokio::time::Instant,
-    stopping: impl Future<Output = ()>,
+    stopping: impl Future<Output = T>,
 ) -> anyhow::Result<()> {
     tokio::time::timeout_at(deadline, stopping)
         .await

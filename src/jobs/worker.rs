@@ -63,6 +63,14 @@ enum Delivery {
     Done(Outcome),
 }
 
+/// Resolves once `stop` is requested; never without one.
+async fn stopped(stop: Option<&Shutdown>) {
+    match stop {
+        Some(stop) => stop.cancelled().await,
+        None => std::future::pending().await,
+    }
+}
+
 /// The outcome of a sent row whose completion was `completed` (taken, or refused by its fence).
 fn completion(completed: bool) -> Outcome {
     if completed {
@@ -249,13 +257,9 @@ impl Worker {
                 };
                 match opening.map(|t| t - wall_clock_us()) {
                     Some(wait) if wait <= 5 * 1_000_000 => {
-                        let opens = tokio::time::sleep(StdDuration::from_micros(wait.max(1).unsigned_abs()));
-                        match stop {
-                            Some(stop) => tokio::select! {
-                                _ = opens => {}
-                                _ = stop.cancelled() => {}
-                            },
-                            None => opens.await,
+                        tokio::select! {
+                            _ = tokio::time::sleep(StdDuration::from_micros(wait.max(1).unsigned_abs())) => {}
+                            _ = stopped(stop) => {}
                         }
                         continue;
                     }

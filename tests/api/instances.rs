@@ -15,7 +15,7 @@ use chrono::{DateTime, Datelike, NaiveDate, Utc, Weekday};
 use guanxi::email::message_id_for;
 use guanxi::jobs::planner;
 use guanxi::storage::Db;
-use guanxi::storage::outbox::{self, Channel, NewMessage, OutboxRow, Priority};
+use guanxi::storage::outbox::{self, NewMessage, OutboxRow, Priority};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::json;
@@ -147,17 +147,7 @@ async fn outbox_rows(db: &Db) -> Vec<OutboxRow> {
 }
 
 fn telegram_message(key: &str, chat: i64, body: &str, priority: Priority) -> NewMessage {
-    NewMessage {
-        key: key.to_owned(),
-        channel: Channel::Telegram,
-        recipient: chat.to_string(),
-        subject: None,
-        body: body.to_owned(),
-        reply_markup: None,
-        priority,
-        not_before: None,
-        attachment_name: None,
-    }
+    NewMessage { body: body.to_owned(), ..crate::helpers::outbox_message(key, chat, priority) }
 }
 
 /// The `Message-ID` header of a received mail.

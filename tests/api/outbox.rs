@@ -3,31 +3,17 @@
 use chrono::Duration;
 use guanxi::domain::customer::Tier;
 use guanxi::jobs::worker::{LEASE, Outcome};
-use guanxi::storage::outbox::{self, Channel, NewMessage, Priority};
+use guanxi::storage::outbox::{self, NewMessage, Priority};
 
 use crate::helpers::app::team;
-use crate::helpers::{TestApp, spawn_app};
-
-fn message(key: &str, chat: i64, priority: Priority) -> NewMessage {
-    NewMessage {
-        key: key.to_owned(),
-        channel: Channel::Telegram,
-        recipient: chat.to_string(),
-        subject: None,
-        body: format!("消息 {key}"),
-        reply_markup: None,
-        priority,
-        not_before: None,
-        attachment_name: None,
-    }
-}
+use crate::helpers::{TestApp, outbox_message, spawn_app};
 
 #[tokio::test]
 async fn the_same_key_is_queued_once() {
     let app = spawn_app().await;
     let mut conn = app.ctx.db.pool().acquire().await.unwrap();
-    assert!(outbox::enqueue(&mut conn, &message("k:1", 1, Priority::Bulk), app.now()).await.unwrap());
-    assert!(!outbox::enqueue(&mut conn, &message("k:1", 1, Priority::Bulk), app.now()).await.unwrap());
+    assert!(outbox::enqueue(&mut conn, &outbox_message("k:1", 1, Priority::Bulk), app.now()).await.unwrap());
+    assert!(!outbox::enqueue(&mut conn, &outbox_message("k:1", 1, Priority::Bulk), app.now()).await.unwrap());
     assert_eq!(outbox::list(&mut conn, None).await.unwrap().len(), 1);
 }
 
@@ -37,7 +23,7 @@ async fn concurrent_claimers_never_take_the_same_row() {
     {
         let mut conn = app.ctx.db.pool().acquire().await.unwrap();
         for i in 0..60 {
-            outbox::enqueue(&mut conn, &message(&format!("k:{i}"), i, Priority::Bulk), app.now()).await.unwrap();
+            outbox::enqueue(&mut conn, &outbox_message(&format!("k:{i}"), i, Priority::Bulk), app.now()).await.unwrap();
         }
     }
     let mut tasks = Vec::new();
@@ -70,7 +56,7 @@ async fn a_stale_worker_cannot_complete_a_row_another_worker_claimed_after_its_l
     let app = spawn_app().await;
     let mut conn = app.ctx.db.pool().acquire().await.unwrap();
     let backend = app.ctx.db.backend();
-    outbox::enqueue(&mut conn, &message("fenced", 1, Priority::Bulk), app.now()).await.unwrap();
+    outbox::enqueue(&mut conn, &outbox_message("fenced", 1, Priority::Bulk), app.now()).await.unwrap();
     let first = outbox::claim(&mut conn, backend, app.now(), LEASE).await.unwrap().unwrap();
     assert!(outbox::claim(&mut conn, backend, app.now() + Duration::seconds(60), LEASE).await.unwrap().is_none());
     let later = app.now() + LEASE + Duration::seconds(1);
@@ -86,9 +72,9 @@ async fn interactive_replies_go_before_bulk_reminders() {
     let app = spawn_app().await;
     let mut conn = app.ctx.db.pool().acquire().await.unwrap();
     for i in 0..5 {
-        outbox::enqueue(&mut conn, &message(&format!("bulk:{i}"), 1, Priority::Bulk), app.now()).await.unwrap();
+        outbox::enqueue(&mut conn, &outbox_message(&format!("bulk:{i}"), 1, Priority::Bulk), app.now()).await.unwrap();
     }
-    outbox::enqueue(&mut conn, &message("reply:1:0", 2, Priority::Interactive), app.now()).await.unwrap();
+    outbox::enqueue(&mut conn, &outbox_message("reply:1:0", 2, Priority::Interactive), app.now()).await.unwrap();
     let first = outbox::claim(&mut conn, app.ctx.db.backend(), app.now(), LEASE).await.unwrap().unwrap();
     assert_eq!(first.key, "reply:1:0");
 }
@@ -99,7 +85,7 @@ async fn queue_burst(app: &TestApp, chats: i64, per_chat: i64) {
     let mut conn = app.ctx.db.pool().acquire().await.unwrap();
     for chat in 1..=chats {
         for n in 0..per_chat {
-            let msg = message(&format!("burst:{chat}:{n}"), chat, Priority::Bulk);
+            let msg = outbox_message(&format!("burst:{chat}:{n}"), chat, Priority::Bulk);
             outbox::enqueue(&mut conn, &msg, app.now()).await.unwrap();
         }
     }
@@ -182,7 +168,7 @@ async fn rate_limited_sends_wait_for_retry_after_and_then_go_out_once() {
 async fn a_chat_that_blocked_the_bot_becomes_a_dead_letter_not_a_retry_loop() {
     let app = spawn_app().await;
     let mut conn = app.ctx.db.pool().acquire().await.unwrap();
-    outbox::enqueue(&mut conn, &message("blocked", 42, Priority::Bulk), app.now()).await.unwrap();
+    outbox::enqueue(&mut conn, &outbox_message("blocked", 42, Priority::Bulk), app.now()).await.unwrap();
     drop(conn);
     app.telegram.fail_next_sends(1, 403, None);
     assert_eq!(app.worker.try_execute(app.now()).await.unwrap(), Outcome::Dead);
@@ -239,7 +225,7 @@ async fn a_dead_letter_is_reported_to_the_administrators_and_can_be_resent() {
     let app = spawn_app().await;
     app.add_staff(9100, "管理员", guanxi::domain::staff::Role::Admin, None, None).await;
     let mut conn = app.ctx.db.pool().acquire().await.unwrap();
-    outbox::enqueue(&mut conn, &message("lost", 42, Priority::Bulk), app.now()).await.unwrap();
+    outbox::enqueue(&mut conn, &outbox_message("lost", 42, Priority::Bulk), app.now()).await.unwrap();
     drop(conn);
     app.telegram.fail_next_sends(1, 400, None);
     app.deliver().await;
@@ -286,7 +272,7 @@ async fn a_customer_is_answered_within_a_second_while_a_burst_goes_out_at_telegr
     {
         let mut conn = app.ctx.db.pool().acquire().await.unwrap();
         for i in 0..150 {
-            outbox::enqueue(&mut conn, &message(&format!("burst:{i}"), 1 + i / 5, Priority::Bulk), app.now())
+            outbox::enqueue(&mut conn, &outbox_message(&format!("burst:{i}"), 1 + i / 5, Priority::Bulk), app.now())
                 .await
                 .unwrap();
         }
@@ -331,7 +317,7 @@ async fn many_claims_in_one_statement_take_one_row_per_chat_and_completions_chec
         ("bulk:2:a", 2, Priority::Bulk),
         ("bulk:3:a", 3, Priority::Bulk),
     ] {
-        outbox::enqueue(&mut conn, &message(key, chat, priority), app.now()).await.unwrap();
+        outbox::enqueue(&mut conn, &outbox_message(key, chat, priority), app.now()).await.unwrap();
     }
     let first = outbox::claim_many(&mut conn, backend, app.now(), LEASE, 10).await.unwrap();
     let keys: Vec<&str> = first.iter().map(|c| c.key.as_str()).collect();
@@ -344,8 +330,8 @@ async fn many_claims_in_one_statement_take_one_row_per_chat_and_completions_chec
     let next = outbox::claim_many(&mut conn, backend, app.now(), LEASE, 10).await.unwrap();
     assert_eq!(next.iter().map(|c| c.key.as_str()).collect::<Vec<_>>(), ["bulk:1:a"]);
     let limited = {
-        outbox::enqueue(&mut conn, &message("bulk:4:a", 4, Priority::Bulk), app.now()).await.unwrap();
-        outbox::enqueue(&mut conn, &message("bulk:5:a", 5, Priority::Bulk), app.now()).await.unwrap();
+        outbox::enqueue(&mut conn, &outbox_message("bulk:4:a", 4, Priority::Bulk), app.now()).await.unwrap();
+        outbox::enqueue(&mut conn, &outbox_message("bulk:5:a", 5, Priority::Bulk), app.now()).await.unwrap();
         outbox::claim_many(&mut conn, backend, app.now(), LEASE, 1).await.unwrap()
     };
     assert_eq!(limited.iter().map(|c| c.key.as_str()).collect::<Vec<_>>(), ["bulk:4:a"], "at most the limit");
@@ -360,14 +346,14 @@ async fn the_claim_takes_each_chats_first_due_message_and_a_lapsed_one_again_bef
     let backend = app.ctx.db.backend();
     let mut conn = app.ctx.db.pool().acquire().await.unwrap();
     let later =
-        NewMessage { not_before: Some(app.now() + Duration::hours(1)), ..message("2:later", 2, Priority::Bulk) };
+        NewMessage { not_before: Some(app.now() + Duration::hours(1)), ..outbox_message("2:later", 2, Priority::Bulk) };
     for msg in [
-        message("1:a", 1, Priority::Bulk),
-        message("1:b", 1, Priority::Bulk),
-        message("1:c", 1, Priority::Bulk),
+        outbox_message("1:a", 1, Priority::Bulk),
+        outbox_message("1:b", 1, Priority::Bulk),
+        outbox_message("1:c", 1, Priority::Bulk),
         later,
-        message("2:due", 2, Priority::Bulk),
-        message("3:a", 3, Priority::Bulk),
+        outbox_message("2:due", 2, Priority::Bulk),
+        outbox_message("3:a", 3, Priority::Bulk),
     ] {
         outbox::enqueue(&mut conn, &msg, app.now()).await.unwrap();
     }
@@ -417,7 +403,7 @@ async fn a_completion_stored_twice_counts_once_and_a_stale_fence_stays_refused()
     let app = spawn_app().await;
     let backend = app.ctx.db.backend();
     let mut conn = app.ctx.db.pool().acquire().await.unwrap();
-    outbox::enqueue(&mut conn, &message("twice", 1, Priority::Bulk), app.now()).await.unwrap();
+    outbox::enqueue(&mut conn, &outbox_message("twice", 1, Priority::Bulk), app.now()).await.unwrap();
     let first = outbox::claim(&mut conn, backend, app.now(), LEASE).await.unwrap().unwrap();
     let later = app.now() + LEASE + Duration::seconds(1);
     let second = outbox::claim(&mut conn, backend, later, LEASE).await.unwrap().unwrap();
@@ -439,7 +425,7 @@ async fn two_rows_for_chat_one() -> (TestApp, guanxi::jobs::pace::Pace) {
     {
         let mut conn = app.ctx.db.pool().acquire().await.unwrap();
         for key in ["chat:1:a", "chat:1:b"] {
-            outbox::enqueue(&mut conn, &message(key, 1, Priority::Bulk), app.now()).await.unwrap();
+            outbox::enqueue(&mut conn, &outbox_message(key, 1, Priority::Bulk), app.now()).await.unwrap();
         }
     }
     (app, guanxi::jobs::pace::Pace { overall_spacing_us: 1, chat_spacing_us: 1, per_minute: 1_000_000 })

@@ -7,10 +7,10 @@ use std::time::{Duration, Instant};
 
 use guanxi::config::RateLimits;
 use guanxi::startup::{SHUTDOWN_GRACE, Tasks};
-use guanxi::storage::outbox::{self, Channel, NewMessage, Priority};
+use guanxi::storage::outbox::{self, Priority};
 
 use crate::helpers::app::TOKEN;
-use crate::helpers::{TgUser, spawn_app};
+use crate::helpers::{TgUser, outbox_message, spawn_app};
 
 /// Far more than a stop takes, far less than the stop's own grace: a stop that missed its
 /// request shows as a failure here, not as the grace's error.
@@ -60,7 +60,9 @@ async fn a_stop_during_a_burst_ends_after_the_sends_in_hand_and_the_rest_goes_ou
     {
         let mut conn = app.ctx.db.pool().acquire().await.unwrap();
         for i in 0..200 {
-            outbox::enqueue(&mut conn, &reminder(i, 1 + i / 5), app.now()).await.unwrap();
+            outbox::enqueue(&mut conn, &outbox_message(&format!("burst:{i}"), 1 + i / 5, Priority::Bulk), app.now())
+                .await
+                .unwrap();
         }
     }
     app.start_with(Tasks { tick_every_minute: false, background_worker: true }).await;
@@ -110,7 +112,7 @@ async fn a_stop_stuck_on_a_send_that_is_never_answered_ends_with_an_error_naming
     app.telegram.set_latency(Duration::from_secs(60));
     {
         let mut conn = app.ctx.db.pool().acquire().await.unwrap();
-        outbox::enqueue(&mut conn, &reminder(0, 1), app.now()).await.unwrap();
+        outbox::enqueue(&mut conn, &outbox_message("burst:0", 1, Priority::Bulk), app.now()).await.unwrap();
     }
     app.ctx.wake_worker.notify_waiters();
     let started = Instant::now();
@@ -130,18 +132,4 @@ async fn a_stop_stuck_on_a_send_that_is_never_answered_ends_with_an_error_naming
     assert_eq!(error.to_string(), "the outbox senders did not stop within 15 s");
     assert!(took >= SHUTDOWN_GRACE && took < SHUTDOWN_GRACE + Duration::from_secs(2), "{took:?}");
     assert_eq!(app.outbox().await[0].status, "sending");
-}
-
-fn reminder(i: i64, chat: i64) -> NewMessage {
-    NewMessage {
-        key: format!("burst:{i}"),
-        channel: Channel::Telegram,
-        recipient: chat.to_string(),
-        subject: None,
-        body: format!("提醒 {i}"),
-        reply_markup: None,
-        priority: Priority::Bulk,
-        not_before: None,
-        attachment_name: None,
-    }
 }

@@ -14,6 +14,11 @@
 //!    Reported: the latency from a step's update being queued at the fake to our reply being
 //!    accepted by it (p50, p99, max), and the bulk rate meanwhile.
 //!
+//! Both runs also report the **holes** in the schedule: gaps between two consecutive sends
+//! longer than one and a half slots, their time beyond one slot, and the largest. The
+//! schedule's slots are 1 s / 28 apart (`jobs::pace`), so any hole puts the rate below 28:
+//! this column says whether a shortfall was one stall or many small delays.
+//!
 //! The clock of the app runs in real time from a working-day morning, so retries (if any)
 //! fall due as they would in production.
 //!
@@ -39,6 +44,7 @@ use chrono::{DateTime, Utc};
 use guanxi::clock::Clock;
 use guanxi::config::Settings;
 use guanxi::email::Mailer;
+use guanxi::jobs::pace::Pace;
 use guanxi::services::Ctx;
 use guanxi::startup::{self, Running, Tasks};
 use guanxi::storage::outbox::{self, Channel, NewMessage, Priority};
@@ -86,9 +92,9 @@ async fn main() -> anyhow::Result<()> {
     }
     let (ctx, running) = start_app(&telegram, place.url()).await?;
     println!(
-        "| run | backend | messages | chats | elapsed | bulk msg/s | 429s | busiest second (overall / one chat) | interactive p50 | p99 | max | samples |"
+        "| run | backend | messages | chats | elapsed | bulk msg/s | 429s | busiest second (overall / one chat) | interactive p50 | p99 | max | samples | holes: count, time, largest |"
     );
-    println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
 
     let burst = run_burst(&ctx, &telegram, "burst", messages, chats, 0).await?;
     print_row("burst alone", backend, &burst);
@@ -130,6 +136,31 @@ struct Measured {
     too_many: usize,
     peak: (usize, usize),
     latencies: Vec<Duration>,
+    holes: Holes,
+}
+
+/// Where the shared schedule went unused during a burst: gaps between two consecutive sends
+/// (of any kind: the burst, the customers' answers, the staff alerts) longer than one and a
+/// half of its slots. What each such gap lasted beyond one slot is time the burst lost, and
+/// it is what keeps the rate below the schedule's own (1 s / (limit − 2)).
+#[derive(Debug, Default)]
+struct Holes {
+    count: usize,
+    lost: Duration,
+    largest: Duration,
+}
+
+impl Holes {
+    fn between(mut sends: Vec<Instant>, slot: Duration) -> Self {
+        sends.sort();
+        let mut holes = Self::default();
+        for gap in sends.windows(2).map(|w| w[1] - w[0]).filter(|gap| *gap > slot * 3 / 2) {
+            holes.count += 1;
+            holes.lost += gap - slot;
+            holes.largest = holes.largest.max(gap);
+        }
+        holes
+    }
 }
 
 async fn run_burst(
@@ -191,6 +222,8 @@ async fn run_burst(
     let first = sent.iter().map(|m| m.at).min().context("no sends")?;
     let last = sent.iter().map(|m| m.at).max().context("no sends")?;
     let span = last.duration_since(first);
+    let slot = Duration::from_micros(Pace::from_limits(ctx.settings.rate_limits).overall_spacing_us.unsigned_abs());
+    let all_sends = telegram.sent().into_iter().map(|m| m.at).filter(|at| (first..=last).contains(at)).collect();
     Ok(Measured {
         messages,
         chats,
@@ -199,6 +232,7 @@ async fn run_burst(
         too_many: telegram.too_many_requests() - before_429,
         peak: telegram.peak_sends_per_sec(),
         latencies,
+        holes: Holes::between(all_sends, slot),
     })
 }
 
@@ -290,7 +324,7 @@ fn print_row(run: &str, backend: Backend, r: &Measured) {
     };
     let max = l.last().map_or("—".into(), |d| format!("{:.0} ms", d.as_secs_f64() * 1e3));
     println!(
-        "| {run} | {} | {} | {} | {:.1} s | {:.2} | {} | {} / {} | {} | {} | {max} | {} |",
+        "| {run} | {} | {} | {} | {:.1} s | {:.2} | {} | {} / {} | {} | {} | {max} | {} | {}, {:.2} s, {:.0} ms |",
         backend.name(),
         r.messages,
         r.chats,
@@ -301,6 +335,9 @@ fn print_row(run: &str, backend: Backend, r: &Measured) {
         r.peak.1,
         pct(0.5),
         pct(0.99),
-        l.len()
+        l.len(),
+        r.holes.count,
+        r.holes.lost.as_secs_f64(),
+        r.holes.largest.as_secs_f64() * 1e3
     );
 }

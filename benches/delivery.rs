@@ -15,9 +15,10 @@
 //!    accepted by it (p50, p99, max), and the bulk rate meanwhile.
 //!
 //! Both runs also report the **holes** in the schedule: gaps between two consecutive sends
-//! longer than one and a half slots, their time beyond one slot, and the largest. The
-//! schedule's slots are 1 s / 28 apart (`jobs::pace`), so any hole puts the rate below 28:
-//! this column says whether a shortfall was one stall or many small delays.
+//! longer than one and a half slots, their time beyond one slot, and the largest (and when it
+//! began, from the first send). The schedule's slots are 1 s / 28 apart (`jobs::pace`), so any
+//! hole puts the rate below 28: this column says whether a shortfall was one stall or many
+//! small delays.
 //!
 //! The clock of the app runs in real time from a working-day morning, so retries (if any)
 //! fall due as they would in production.
@@ -92,7 +93,7 @@ async fn main() -> anyhow::Result<()> {
     }
     let (ctx, running) = start_app(&telegram, place.url()).await?;
     println!(
-        "| run | backend | messages | chats | elapsed | bulk msg/s | 429s | busiest second (overall / one chat) | interactive p50 | p99 | max | samples | holes: count, time, largest |"
+        "| run | backend | messages | chats | elapsed | bulk msg/s | 429s | busiest second (overall / one chat) | interactive p50 | p99 | max | samples | holes: count, time, largest (at) |"
     );
     println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
 
@@ -148,16 +149,26 @@ struct Holes {
     count: usize,
     lost: Duration,
     largest: Duration,
+    /// When the largest began, from the first send: to line it up with what else ran then.
+    largest_at: Duration,
 }
 
 impl Holes {
     fn between(mut sends: Vec<Instant>, slot: Duration) -> Self {
         sends.sort();
         let mut holes = Self::default();
-        for gap in sends.windows(2).map(|w| w[1] - w[0]).filter(|gap| *gap > slot * 3 / 2) {
+        let Some(&first) = sends.first() else { return holes };
+        for pair in sends.windows(2) {
+            let gap = pair[1] - pair[0];
+            if gap <= slot * 3 / 2 {
+                continue;
+            }
             holes.count += 1;
             holes.lost += gap - slot;
-            holes.largest = holes.largest.max(gap);
+            if gap > holes.largest {
+                holes.largest = gap;
+                holes.largest_at = pair[0] - first;
+            }
         }
         holes
     }
@@ -233,6 +244,11 @@ async fn run_burst(
         peak: telegram.peak_sends_per_sec(),
         latencies,
         holes: Holes::between(all_sends, slot),
+    })
+    .inspect(|m| {
+        // On the wall clock too, to line the stall up with the database's or the system's logs.
+        let began = chrono::Utc::now() - (Instant::now() - (first + m.holes.largest_at));
+        eprintln!("{tag}: the largest hole in the schedule began at {}", began.format("%H:%M:%S%.3f UTC"));
     })
 }
 
@@ -324,7 +340,7 @@ fn print_row(run: &str, backend: Backend, r: &Measured) {
     };
     let max = l.last().map_or("—".into(), |d| format!("{:.0} ms", d.as_secs_f64() * 1e3));
     println!(
-        "| {run} | {} | {} | {} | {:.1} s | {:.2} | {} | {} / {} | {} | {} | {max} | {} | {}, {:.2} s, {:.0} ms |",
+        "| {run} | {} | {} | {} | {:.1} s | {:.2} | {} | {} / {} | {} | {} | {max} | {} | {}, {:.2} s, {:.0} ms at {:.1} s |",
         backend.name(),
         r.messages,
         r.chats,
@@ -338,6 +354,7 @@ fn print_row(run: &str, backend: Backend, r: &Measured) {
         l.len(),
         r.holes.count,
         r.holes.lost.as_secs_f64(),
-        r.holes.largest.as_secs_f64() * 1e3
+        r.holes.largest.as_secs_f64() * 1e3,
+        r.holes.largest_at.as_secs_f64()
     );
 }

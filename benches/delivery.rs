@@ -229,12 +229,20 @@ async fn run_burst(
         }
         LATENCIES.with_latest()
     };
-    let sent: Vec<_> = telegram.sent().into_iter().filter(|m| m.chat_id < CUSTOMER_FIRST_ID).collect();
+    // Every send of the burst's span (the customers' answers and the staff alerts share the
+    // schedule); the burst's own rate is of the reminders alone.
+    let all_sent = telegram.sent();
+    let sent: Vec<_> = all_sent.iter().filter(|m| m.chat_id < CUSTOMER_FIRST_ID).collect();
     let first = sent.iter().map(|m| m.at).min().context("no sends")?;
     let last = sent.iter().map(|m| m.at).max().context("no sends")?;
     let span = last.duration_since(first);
     let slot = Duration::from_micros(Pace::from_limits(ctx.settings.rate_limits).overall_spacing_us.unsigned_abs());
-    let all_sends = telegram.sent().into_iter().map(|m| m.at).filter(|at| (first..=last).contains(at)).collect();
+    let holes = Holes::between(all_sent.iter().map(|m| m.at).filter(|at| (first..=last).contains(at)).collect(), slot);
+    if holes.count > 0 {
+        // On the wall clock too, to line the stall up with the database's or the system's logs.
+        let began = chrono::Utc::now() - (Instant::now() - (first + holes.largest_at));
+        eprintln!("{tag}: the largest hole in the schedule began at {}", began.format("%H:%M:%S%.3f UTC"));
+    }
     Ok(Measured {
         messages,
         chats,
@@ -243,12 +251,7 @@ async fn run_burst(
         too_many: telegram.too_many_requests() - before_429,
         peak: telegram.peak_sends_per_sec(),
         latencies,
-        holes: Holes::between(all_sends, slot),
-    })
-    .inspect(|m| {
-        // On the wall clock too, to line the stall up with the database's or the system's logs.
-        let began = chrono::Utc::now() - (Instant::now() - (first + m.holes.largest_at));
-        eprintln!("{tag}: the largest hole in the schedule began at {}", began.format("%H:%M:%S%.3f UTC"));
+        holes,
     })
 }
 

@@ -241,6 +241,11 @@ async fn limits_mode_refuses_sends_over_telegrams_limits_with_retry_after() {
     assert_eq!(tg.too_many_requests(), 3);
     let sent = tg.sent();
     assert!(sent[3].at.duration_since(sent[0].at) >= Duration::from_secs(1));
+    // Four sends within the limit of 3 a second took at least a second (the document counts too).
+    let four = tg.shortest_span(4).expect("five sends");
+    assert!(four >= Duration::from_secs(1) && four < Duration::from_secs(3), "{four:?}");
+    assert!(tg.shortest_span(2).expect("five sends") < Duration::from_secs(1), "1 and 2 went out at once");
+    assert_eq!(tg.shortest_span(6), None, "only five sends");
 }
 
 #[tokio::test]

@@ -558,6 +558,21 @@ impl FakeTelegram {
         (overall, per_chat)
     }
 
+    /// The shortest time in which `sends` consecutive successful sends
+    /// (`sendMessage` and `sendDocument`) arrived, or `None` with fewer sends.
+    /// With `sends` one more than the overall limit a second, this is how
+    /// close a run came to a 429: at or above 1 s it stayed within the limit,
+    /// and what exceeds 1 s is the jitter it could still have absorbed. (The
+    /// busiest second only says how many sends, not how near the next was.)
+    pub fn shortest_span(&self, sends: usize) -> Option<Duration> {
+        let st = self.lock();
+        let mut all: Vec<std::time::Instant> = st.sent.iter().map(|m| m.at).collect();
+        all.extend(st.documents.iter().map(|d| d.at));
+        drop(st);
+        all.sort();
+        all.windows(sends.max(2)).map(|w| w[w.len() - 1] - w[0]).min()
+    }
+
     /// A copy of every successful `sendMessage` from now on, as it happens.
     /// Cheaper than [`Self::wait_for_sent_to`] when many chats are followed at
     /// once (benches); dropping the receiver unsubscribes.

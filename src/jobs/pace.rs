@@ -10,7 +10,7 @@
 //!
 //! Why spacing instead of "30 in any second": requests reach Telegram with some jitter, so
 //! thirty sends bunched at the end of one second and thirty at the start of the next would
-//! look like sixty. Slots spaced `(1 s + JITTER_ALLOWANCE) / limit` apart put at most `limit`
+//! look like sixty. Slots spaced `(1 s + JITTER_ALLOWANCE_US) / limit` apart put at most `limit`
 //! sends in any 1.06 s at our end: a send may reach Telegram up to 60 ms earlier, relative to
 //! the send `limit` slots before it, than the schedule says (a sender woken up to 25 ms late
 //! for the earlier slot, the requests' own jitter) and it still makes no `limit + 1` in a

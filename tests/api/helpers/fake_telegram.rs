@@ -544,11 +544,7 @@ impl FakeTelegram {
     /// accepted within any 1 s: `(overall, to one chat)`. With
     /// [`Self::enforce_limits`] on, neither exceeds the limits given.
     pub fn peak_sends_per_sec(&self) -> (usize, usize) {
-        let st = self.lock();
-        let mut all: Vec<(std::time::Instant, i64)> = st.sent.iter().map(|m| (m.at, m.chat_id)).collect();
-        all.extend(st.documents.iter().map(|d| (d.at, d.chat_id)));
-        drop(st);
-        all.sort_by_key(|(at, _)| *at);
+        let all = self.successful_sends();
         let overall = peak_in_window(all.iter().map(|(at, _)| *at));
         let mut by_chat: HashMap<i64, Vec<std::time::Instant>> = HashMap::new();
         for (at, chat) in all {
@@ -558,19 +554,25 @@ impl FakeTelegram {
         (overall, per_chat)
     }
 
-    /// The shortest time in which `sends` consecutive successful sends
-    /// (`sendMessage` and `sendDocument`) arrived, or `None` with fewer sends.
-    /// With `sends` one more than the overall limit a second, this is how
-    /// close a run came to a 429: at or above 1 s it stayed within the limit,
-    /// and what exceeds 1 s is the jitter it could still have absorbed. (The
-    /// busiest second only says how many sends, not how near the next was.)
+    /// The shortest time in which `sends` (at least 2) consecutive successful
+    /// sends (`sendMessage` and `sendDocument`) arrived, or `None` with fewer
+    /// sends. With `sends` one more than the overall limit a second, this is
+    /// how close a run came to a 429: at or above 1 s it stayed within the
+    /// limit, and what exceeds 1 s is the jitter it could still have absorbed.
+    /// (The busiest second only says how many sends, not how near the next was.)
     pub fn shortest_span(&self, sends: usize) -> Option<Duration> {
-        let st = self.lock();
-        let mut all: Vec<std::time::Instant> = st.sent.iter().map(|m| m.at).collect();
-        all.extend(st.documents.iter().map(|d| d.at));
-        drop(st);
-        all.sort();
+        let all: Vec<std::time::Instant> = self.successful_sends().into_iter().map(|(at, _)| at).collect();
         all.windows(sends.max(2)).map(|w| w[w.len() - 1] - w[0]).min()
+    }
+
+    /// Every successful send (`sendMessage` and `sendDocument`) as `(when, chat)`, in time order.
+    fn successful_sends(&self) -> Vec<(std::time::Instant, i64)> {
+        let st = self.lock();
+        let mut all: Vec<(std::time::Instant, i64)> = st.sent.iter().map(|m| (m.at, m.chat_id)).collect();
+        all.extend(st.documents.iter().map(|d| (d.at, d.chat_id)));
+        drop(st);
+        all.sort_by_key(|(at, _)| *at);
+        all
     }
 
     /// A copy of every successful `sendMessage` from now on, as it happens.

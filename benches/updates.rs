@@ -48,6 +48,8 @@
 //!   bot then also runs on a fresh database `guanxi_bench_<pid>` beside it, dropped at the end.
 //! - `GUANXI_BENCH_SQLITE=0`: skip our bot on SQLite.
 //! - `GUANXI_BENCH_DURABLE=0`: skip the durable echo bots.
+//! - `GUANXI_BENCH_ECHO=0`: skip the bare echo bot, to profile the others alone (no verdict is
+//!   printed then).
 //! - `GUANXI_BENCH_LOG`: a tracing filter for stderr (e.g. `guanxi=debug`).
 //!
 //! Output: a Markdown table on stdout, one row per round, bot and database, then for each of
@@ -246,13 +248,16 @@ async fn run() -> anyhow::Result<()> {
         backends.push(Backend::Postgres);
     }
     let durable = env_flag("GUANXI_BENCH_DURABLE").as_deref() != Some("0");
+    let echo = env_flag("GUANXI_BENCH_ECHO").as_deref() != Some("0");
 
     let fake = FakeTelegram::start().await;
     let mut runs = Vec::new();
     for round in 1..=rounds {
         eprintln!("round {round} of {rounds}");
-        eprintln!("echo bot: {customers} customers × {STEPS} updates…");
-        runs.push(run_echo(&fake, customers).await.context("the echo bot")?.in_round(round));
+        if echo {
+            eprintln!("echo bot: {customers} customers × {STEPS} updates…");
+            runs.push(run_echo(&fake, customers).await.context("the echo bot")?.in_round(round));
+        }
         for &backend in &backends {
             if durable {
                 runs.extend(

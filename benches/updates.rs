@@ -50,6 +50,9 @@
 //! - `GUANXI_BENCH_DURABLE=0`: skip the durable echo bots.
 //! - `GUANXI_BENCH_ECHO=0`: skip the bare echo bot, to profile the others alone (no verdict is
 //!   printed then).
+//! - `GUANXI_BENCH_PERF_CTL`: the control FIFO of a `perf record -D -1 --control fifo:<path>`
+//!   running this bench; sampling is then on during the timed runs only (not the warm-up,
+//!   set-up or the `SELECT 1` floor).
 //! - `GUANXI_BENCH_LOG`: a tracing filter for stderr (e.g. `guanxi=debug`).
 //!
 //! Output: a Markdown table on stdout, one row per round, bot and database, then for each of
@@ -455,6 +458,10 @@ async fn drive(
     let mut latencies = Vec::with_capacity(customers * STEPS);
     let mut by_step: Vec<Vec<Duration>> = (0..STEPS).map(|_| Vec::with_capacity(customers)).collect();
     let mut sent = fake.subscribe_sent();
+    let profiled = first_id == TIMED_FIRST_ID;
+    if profiled {
+        perf_control("enable")?;
+    }
     let started = Instant::now();
     let cpu_before = common::process_cpu()?;
     for (i, user) in users.iter().enumerate() {
@@ -499,6 +506,9 @@ async fn drive(
     }
     let elapsed = started.elapsed();
     let cpu = common::process_cpu()?.saturating_sub(cpu_before);
+    if profiled {
+        perf_control("disable")?;
+    }
     // Where the time goes: the answer latency of each step of the script, on stderr.
     for (s, mut step_latencies) in by_step.into_iter().enumerate() {
         step_latencies.sort();
@@ -506,6 +516,16 @@ async fn drive(
         eprintln!("  step {} ({:?}): answer p50 {}, p99 {}", s + 1, TEXTS[s], ms(p50), ms(p99));
     }
     Ok((elapsed, cpu, bot_sends, latencies))
+}
+
+/// Tell `perf record --control fifo:…` (started with `-D -1`, disabled) to sample only the
+/// timed runs: `GUANXI_BENCH_PERF_CTL` names its control FIFO. Without it, nothing happens.
+fn perf_control(command: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let Some(fifo) = env_flag("GUANXI_BENCH_PERF_CTL") else { return Ok(()) };
+    let mut control = std::fs::OpenOptions::new().write(true).open(&fifo).with_context(|| format!("opening {fifo}"))?;
+    writeln!(control, "{command}").with_context(|| format!("writing to {fifo}"))?;
+    Ok(())
 }
 
 fn text_for(step: usize, customer: usize) -> String {

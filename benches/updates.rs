@@ -520,10 +520,19 @@ async fn drive(
 
 /// Tell `perf record --control fifo:…` (started with `-D -1`, disabled) to sample only the
 /// timed runs: `GUANXI_BENCH_PERF_CTL` names its control FIFO. Without it, nothing happens.
+/// Opened without blocking: with no `perf` reading the FIFO, the bench fails at once instead
+/// of waiting for a reader for ever.
 fn perf_control(command: &str) -> anyhow::Result<()> {
     use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    /// `O_NONBLOCK` on Linux.
+    const NONBLOCK: i32 = 0o4000;
     let Some(fifo) = env_flag("GUANXI_BENCH_PERF_CTL") else { return Ok(()) };
-    let mut control = std::fs::OpenOptions::new().write(true).open(&fifo).with_context(|| format!("opening {fifo}"))?;
+    let mut control = std::fs::OpenOptions::new()
+        .write(true)
+        .custom_flags(NONBLOCK)
+        .open(&fifo)
+        .with_context(|| format!("opening {fifo} (is `perf record --control fifo:{fifo}` running?)"))?;
     writeln!(control, "{command}").with_context(|| format!("writing to {fifo}"))?;
     Ok(())
 }

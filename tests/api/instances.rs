@@ -700,11 +700,13 @@ async fn two_instances_share_telegrams_budget_without_a_single_429() {
     }
     const MESSAGES: usize = 2_000;
     const CHATS: usize = 500;
+    /// Telegram's overall limit a second, as the fake enforces it.
+    const OVERALL_LIMIT: u32 = 30;
     let started = Instant::now();
     // Arrange: Telegram's real limits; 2,000 bulk messages to 500 chats waiting in the outbox.
     let database = db::fresh().await;
     let telegram = FakeTelegram::start().await;
-    telegram.enforce_limits(30, 1);
+    telegram.enforce_limits(OVERALL_LIMIT, 1);
     let smtp = SmtpSink::start().await;
     let env = Env::app(&database.url, &telegram, &smtp);
     let db = connect(&database.url).await;
@@ -779,8 +781,9 @@ async fn two_instances_share_telegrams_budget_without_a_single_429() {
     println!(
         "{TEST}: {MESSAGES} messages to {CHATS} chats by 2 instances at {rate:.2}/s; busiest second {peak_overall} \
          overall, {peak_chat} to one chat; {refused} × 429 ({per_chat} over a chat's limit, {overall} over the \
-         overall limit); 31 sends in {:.0} ms at the shortest; {:.1?} in all",
-        telegram.shortest_span(31).unwrap_or_default().as_secs_f64() * 1e3,
+         overall limit); {} sends in {:.0} ms at the shortest; {:.1?} in all",
+        OVERALL_LIMIT + 1,
+        telegram.shortest_span(OVERALL_LIMIT as usize + 1).unwrap_or_default().as_secs_f64() * 1e3,
         started.elapsed()
     );
     assert_eq!(refused, 0, "Telegram answered 429");

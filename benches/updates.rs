@@ -631,8 +631,14 @@ fn print_table(runs: &[Run], staff: usize) {
     let echoes: Vec<&Run> = runs.iter().filter(|r| r.bot == ECHO).collect();
     let Some(echo) = median_run(&echoes) else { return };
     println!();
-    let mut groups: Vec<(&str, &str)> = runs.iter().filter(|r| r.bot != ECHO).map(|r| (r.bot, r.database)).collect();
-    groups.dedup();
+    // Each bot and database once, in the order they first ran: the rounds interleave them, so
+    // `dedup` alone (which drops only neighbours) printed every verdict once per round.
+    let mut groups: Vec<(&str, &str)> = Vec::new();
+    for group in runs.iter().filter(|r| r.bot != ECHO).map(|r| (r.bot, r.database)) {
+        if !groups.contains(&group) {
+            groups.push(group);
+        }
+    }
     for (bot, database) in groups {
         let group: Vec<&Run> = runs.iter().filter(|r| (r.bot, r.database) == (bot, database)).collect();
         let Some(run) = median_run(&group) else { continue };
